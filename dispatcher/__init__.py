@@ -1,0 +1,57 @@
+"""The volunteer responder dispatcher: a Flask service that texts CPR volunteers near a cardiac arrest."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+
+from dispatcher.clock import Clock, SystemClock
+from dispatcher.config import load_config
+from dispatcher.db import make_engine, make_sessionmaker
+from dispatcher.policy import Policy
+from dispatcher.runtime import Runtime
+from dispatcher.sms import SmsSender, build_sender
+
+
+def create_app(
+    config: dict[str, Any] | None = None, *, sms: SmsSender | None = None,
+    clock: Clock | None = None,
+) -> Flask:
+    """Build the app from settings: database, SMS port, clock, policy, blueprints and commands."""
+    app = Flask(__name__, instance_relative_config=True)
+    settings = load_config(config)
+    if not settings["DATABASE_URL"]:
+        os.makedirs(app.instance_path, exist_ok=True)
+        settings["DATABASE_URL"] = f"sqlite:///{os.path.join(app.instance_path, 'dispatcher.db')}"
+    app.config.update(MAX_CONTENT_LENGTH=settings["MAX_BODY_BYTES"], JSON_SORT_KEYS=False)
+    _configure_logging(settings["LOG_LEVEL"])
+
+    engine = make_engine(settings["DATABASE_URL"])
+    app.extensions["dispatcher"] = Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        sms=sms if sms is not None else build_sender(settings),
+        clock=clock if clock is not None else SystemClock(),
+        policy=Policy.from_settings(settings),
+        timezone=ZoneInfo(settings["TIMEZONE"]),
+    )
+
+    from dispatcher import cli
+    from dispatcher.web import api, errors
+
+    errors.register(app)
+    app.register_blueprint(api.bp)
+    cli.register(app)
+    return app
+
+
+def _configure_logging(level: str) -> None:
+    """Log at the configured level; keep the HTTP libraries' request logs out."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("twilio.http_client", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

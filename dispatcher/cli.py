@@ -1,0 +1,169 @@
+"""Flask commands: migrations, control-room clients, imports, demo data and the outbox."""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from dispatcher import clients, demo, importers
+from dispatcher.db import upgrade
+from dispatcher.models import Client, Message
+from dispatcher.runtime import runtime
+
+DEMO_CLIENT = "demo-control-room"
+
+db_cli = AppGroup("db", help="Database schema.")
+clients_cli = AppGroup("clients", help="Control-room clients.")
+import_cli = AppGroup("import", help="Import volunteers and AEDs.")
+demo_cli = AppGroup("demo", help="Demo data and a demo control room.")
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema up to date."""
+    upgrade(runtime().engine)
+    click.echo("database is up to date")
+
+
+@clients_cli.command("create")
+@click.argument("name")
+@click.option("--events-url", help="Where to push signed events back to the control room.")
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(clients.SCOPES),
+              help="Scopes of the bearer token (default: all).")
+def clients_create(name: str, events_url: str | None, scopes: tuple[str, ...]) -> None:
+    """Create a control-room client and print its secret and token (shown only now)."""
+    rt = runtime()
+    with rt.transaction() as session:
+        if session.scalars(select(Client).where(Client.name == name)).first():
+            raise click.ClickException(f"a client named {name!r} exists already")
+        made = clients.create_client(session, name, rt.clock.now(),
+                                     scopes=scopes or clients.SCOPES, events_url=events_url)
+    click.echo(f"client:  {name}\nsecret:  {made.secret}\ntoken:   {made.token}")
+    click.echo("Store both now: the token is kept only as a hash and cannot be shown again.")
+
+
+def _import(kind: str, path: Path) -> None:
+    """Run one import with a progress line and print its report."""
+    rt = runtime()
+    now = rt.clock.now()
+
+    def progress(n: int) -> None:
+        click.echo(f"  ... {n} rows", err=True)
+
+    with path.open(newline="", encoding="utf-8-sig") as stream:
+        if kind == "volunteers":
+            report = importers.import_volunteers(
+                rt.sessions, stream, region=rt.settings["DEFAULT_REGION"], now=now,
+                progress=progress)
+        elif path.suffix.lower() in (".geojson", ".json"):
+            report = importers.import_aeds_geojson(rt.sessions, stream, now=now, progress=progress)
+        else:
+            report = importers.import_aeds_csv(rt.sessions, stream, now=now, progress=progress)
+    for p in report.problems:
+        status = "kept" if p.written else "skipped"
+        click.echo(f"line {p.line}: {p.field or '-'}: {p.reason} ({status})")
+    click.echo(f"{report.written} {kind} written, {report.rejected} rows skipped, "
+               f"{sum(p.written for p in report.problems)} warnings")
+
+
+@import_cli.command("volunteers")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_volunteers(path: Path) -> None:
+    """Import volunteers from a CSV file."""
+    _import("volunteers", path)
+
+
+@import_cli.command("aeds")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_aeds(path: Path) -> None:
+    """Import AEDs from a CSV of OSM tags or an OSM GeoJSON export."""
+    _import("AEDs", path)
+
+
+@demo_cli.command("seed")
+@click.option("--volunteers", default=3000, show_default=True)
+@click.option("--aeds", default=300, show_default=True)
+@click.option("--seed", "seed_value", default=42, show_default=True)
+def demo_seed(volunteers: int, aeds: int, seed_value: int) -> None:
+    """Fill an empty database with demo data; print the demo client's secret and a fresh token."""
+    rt = runtime()
+    now = rt.clock.now()
+    with rt.transaction() as session:
+        if demo.is_empty(session):
+            summary = demo.seed(session, now, volunteers=volunteers, aeds=aeds, seed=seed_value)
+            click.echo(f"demo data: {summary.volunteers} volunteers, {summary.aeds} AEDs")
+        client = session.scalars(select(Client).where(Client.name == DEMO_CLIENT)).first()
+        if client is None:
+            made = clients.create_client(session, DEMO_CLIENT, now)
+            client, token = made.client, made.token
+        else:
+            token = clients.rotate_token(session, client)
+        secret = client.secret
+    click.echo(f"demo control-room client: {DEMO_CLIENT}\n  secret: {secret}\n  token:  {token}")
+
+
+@demo_cli.command("incident")
+@click.option("--url", default=None, help="Service base URL (default: PUBLIC_BASE_URL).")
+@click.option("--id", "external_id", default=None, help="Incident id (default: a new one).")
+@click.option("--lat", type=float, default=None)
+@click.option("--lon", type=float, default=None)
+@click.option("--seed", "seed_value", type=int, default=None, help="Seed for the random place.")
+def demo_incident(url, external_id, lat, lon, seed_value) -> None:
+    """Sign and post an incident.created as the demo control room would."""
+    rt = runtime()
+    with rt.transaction() as session:
+        client = session.scalars(select(Client).where(Client.name == DEMO_CLIENT)).first()
+        if client is None:
+            raise click.ClickException("no demo client: run `flask demo seed` first")
+        secret = client.secret
+    now = rt.clock.now()
+    event = demo.demo_incident(random.Random(seed_value), now, external_id)
+    if lat is not None and lon is not None:
+        event["data"]["location"].update(lat=lat, lon=lon)
+    body = json.dumps(event)
+    headers = clients.sign(secret, f"msg_{uuid.uuid4().hex}", now, body)
+    target = (url or rt.settings["PUBLIC_BASE_URL"]).rstrip("/") + "/api/v1/events"
+    request = urllib.request.Request(
+        target, data=body.encode(), method="POST",
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status, answer = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, answer = exc.code, exc.read()
+    except urllib.error.URLError as exc:
+        raise click.ClickException(f"cannot reach {target}: {exc.reason}") from exc
+    click.echo(f"POST {target} -> {status}")
+    click.echo(json.dumps(json.loads(answer), indent=2, ensure_ascii=False))
+    if status >= 400:
+        sys.exit(1)
+
+
+@click.command("outbox")
+@click.option("--limit", default=20, show_default=True)
+def outbox(limit: int) -> None:
+    """Show the newest messages in the outbox, newest last."""
+    rt = runtime()
+    with rt.transaction() as session:
+        rows = session.scalars(select(Message).order_by(Message.id.desc()).limit(limit)).all()
+        for m in reversed(rows):
+            arrow = "->" if m.direction == "out" else "<-"
+            click.echo(f"{m.created_at:%H:%M:%S} {arrow} {m.address} [{m.status}] {m.body}")
+
+
+def register(app: Flask) -> None:
+    """Attach the commands to an app."""
+    for group in (db_cli, clients_cli, import_cli, demo_cli):
+        app.cli.add_command(group)
+    app.cli.add_command(outbox)

@@ -1,0 +1,81 @@
+"""Configuration: one defaults mapping, overridden by DISPATCHER_* environment variables."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+PREFIX = "DISPATCHER_"
+
+# Every setting the service reads, with its default. The README documents each one.
+DEFAULTS: dict[str, Any] = {
+    # Storage. None means a SQLite file under the Flask instance folder.
+    "DATABASE_URL": None,
+    # SMS provider: "outbox" keeps messages in the database; "twilio" sends them.
+    "SMS_BACKEND": "outbox",
+    "TWILIO_ACCOUNT_SID": "",
+    "TWILIO_AUTH_TOKEN": "",
+    "TWILIO_FROM": "",
+    "TWILIO_MESSAGING_SERVICE_SID": "",
+    "TWILIO_TIMEOUT_S": 5.0,
+    "TWILIO_VALIDITY_PERIOD_S": 120,
+    # The URL Twilio and control rooms see; signatures are checked against it.
+    "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+    # Where a phone number without a country code is taken to be.
+    "DEFAULT_REGION": "SE",
+    # Local time zone of the service area, for messages and schedules.
+    "TIMEZONE": "Europe/Stockholm",
+    # Intake.
+    "SIGNATURE_TOLERANCE_S": 300,
+    "MAX_BODY_BYTES": 64 * 1024,
+    # Positions.
+    "LIVE_POSITION_TTL_S": 15 * 60,
+    # Dispatch policy defaults (DESIGN.md section 6).
+    "RADIUS_START_M": 1000,
+    "RADIUS_MAX_M": 3000,
+    "WAVE_SIZE": 10,
+    "MAX_ALERTED": 30,
+    "MIN_AGE": 18,
+    "MIN_PATIENT_AGE": 8,
+    "FATIGUE_MAX_ALERTS_24H": 3,
+    "DISPATCHABLE_KINDS": "cardiac_arrest",
+    # Message templates.
+    "MAP_LINK_TEMPLATE": "https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=18/{lat:.5f}/{lon:.5f}",
+    # Privacy.
+    "RETENTION_DAYS": 30,
+    # Logging.
+    "LOG_LEVEL": "INFO",
+}
+
+
+def _coerce(default: Any, raw: str) -> Any:
+    """Convert an environment string to the type of its default."""
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    if isinstance(default, (list, dict)):
+        return json.loads(raw)
+    return raw
+
+
+def load_config(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Return the settings: defaults, then DISPATCHER_* variables, then explicit overrides."""
+    environ = os.environ if environ is None else environ
+    settings = dict(DEFAULTS)
+    for key, default in DEFAULTS.items():
+        raw = environ.get(PREFIX + key)
+        if raw is not None and raw != "":
+            try:
+                settings[key] = _coerce(default, raw) if default is not None else raw
+            except ValueError as exc:
+                raise ValueError(f"{PREFIX}{key}: {exc}") from exc
+    for key, value in (overrides or {}).items():
+        settings[key] = value
+    return settings

@@ -1,0 +1,83 @@
+"""The service's exception vocabulary: one base and a few named failures."""
+
+from __future__ import annotations
+
+
+class DispatchError(Exception):
+    """Base of every failure the service reports to a caller."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, fields: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class InvalidSignature(DispatchError):
+    """A webhook signature is missing, expired or does not match."""
+
+    status = 401
+    code = "invalid_signature"
+
+
+class Unauthorized(DispatchError):
+    """A bearer token is missing, unknown or lacks the needed scope."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class InvalidPayload(DispatchError):
+    """A request body is not valid; `fields` names what is wrong."""
+
+    status = 422
+    code = "invalid_payload"
+
+
+class MalformedJson(DispatchError):
+    """A request body is not JSON at all."""
+
+    status = 400
+    code = "malformed_json"
+
+
+class UnsupportedMediaType(DispatchError):
+    """A request body is not of the content type the endpoint takes."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
+class UnknownIncident(DispatchError):
+    """No incident with that id exists for this client."""
+
+    status = 404
+    code = "unknown_incident"
+
+
+class UnknownResponder(DispatchError):
+    """No volunteer has that public reference."""
+
+    status = 404
+    code = "unknown_responder"
+
+
+class IncidentConflict(DispatchError):
+    """The incident exists with other content, or is in a state that forbids the change."""
+
+    status = 409
+    code = "conflict"
+
+
+class SmsSendError(DispatchError):
+    """The SMS provider did not accept a message."""
+
+    status = 502
+    code = "sms_send_failed"
+
+    def __init__(self, message: str, *, provider_code: int | None = None, permanent: bool = False):
+        super().__init__(message)
+        self.provider_code = provider_code
+        self.permanent = permanent

@@ -1,0 +1,112 @@
+"""Outgoing SMS: written as rows with the change that causes them, then handed to the provider."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from dispatcher.errors import SmsSendError
+from dispatcher.models import Alert, Message, Responder
+from dispatcher.runtime import Runtime
+from dispatcher.sms import address_for
+
+log = logging.getLogger(__name__)
+
+
+def queue_message(
+    rt: Runtime, session: Session, responder: Responder, body: str, *, purpose: str,
+    alert: Alert | None = None,
+) -> Message | None:
+    """Write an outgoing message in the caller's transaction; None if the volunteer opted out."""
+    if responder.status == "opted_out":
+        return None
+    now = rt.clock.now()
+    message = Message(
+        direction="out", channel=responder.channel,
+        address=address_for(responder.phone, responder.channel), body=body, purpose=purpose,
+        responder_id=responder.id, alert_id=alert.id if alert else None,
+        provider=rt.sms.name, status="queued", created_at=now, updated_at=now,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def deliver(rt: Runtime, message_ids: Iterable[int]) -> None:
+    """Hand queued messages to the SMS provider and record what it answered.
+
+    A message is claimed (queued -> sending) in its own short transaction first, so a
+    message is handed to the provider at most once even if two workers deliver it.
+    """
+    callback = rt.settings["PUBLIC_BASE_URL"].rstrip("/") + "/sms/status"
+    for message_id in message_ids:
+        with rt.transaction() as session:
+            claimed = session.execute(
+                update(Message)
+                .where(Message.id == message_id, Message.status == "queued")
+                .values(status="sending", updated_at=rt.clock.now())
+            ).rowcount
+            message = session.get(Message, message_id) if claimed else None
+        if message is None:
+            continue
+        try:
+            result = rt.sms.send(message.address, message.body, status_callback=callback)
+        except SmsSendError as exc:
+            _record_failure(rt, message_id, exc)
+            continue
+        with rt.transaction() as session:
+            row = session.get(Message, message_id)
+            row.sid, row.status, row.updated_at = result.sid, result.status, rt.clock.now()
+            if row.alert_id and row.purpose == "alert":
+                _advance_alert(session, row.alert_id, "sent", rt)
+
+
+def _record_failure(rt: Runtime, message_id: int, exc: SmsSendError) -> None:
+    """Mark a message failed, and its alert too when it was the alert itself."""
+    log.warning("sms %s not sent: %s", message_id, exc.message)
+    with rt.transaction() as session:
+        row = session.get(Message, message_id)
+        row.status, row.error_code, row.updated_at = "failed", exc.provider_code, rt.clock.now()
+        if row.alert_id and row.purpose == "alert":
+            _advance_alert(session, row.alert_id, "failed", rt)
+
+
+def _advance_alert(session: Session, alert_id: int, state: str, rt: Runtime) -> None:
+    """Move a pending alert to sent or failed; later states are never overwritten."""
+    session.execute(
+        update(Alert)
+        .where(Alert.id == alert_id, Alert.state == "pending")
+        .values(state=state, updated_at=rt.clock.now())
+    )
+
+
+def cancel_queued(session: Session, alert_ids: Iterable[int]) -> int:
+    """Withdraw alert messages not yet handed to the provider; return how many."""
+    ids = list(alert_ids)
+    if not ids:
+        return 0
+    return session.execute(
+        update(Message)
+        .where(Message.alert_id.in_(ids), Message.status == "queued")
+        .values(status="cancelled")
+    ).rowcount
+
+
+def unsent_alert_ids(session: Session, alert_ids: Iterable[int]) -> set[int]:
+    """Return which of these alerts have had no message handed to the provider yet."""
+    ids = list(alert_ids)
+    if not ids:
+        return set()
+    sent = set(
+        session.scalars(
+            select(Message.alert_id).where(
+                Message.alert_id.in_(ids),
+                Message.purpose == "alert",
+                Message.status.not_in(("queued", "cancelled")),
+            )
+        )
+    )
+    return set(ids) - sent

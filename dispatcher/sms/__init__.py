@@ -1,0 +1,45 @@
+"""The SMS port: send a message to a channel-qualified address, get the provider's id back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+__all__ = ["ProviderMessage", "SmsSender", "address_for", "build_sender"]
+
+
+@dataclass(frozen=True)
+class ProviderMessage:
+    """What a provider says about a message it accepted."""
+
+    sid: str
+    status: str  # queued | sent | delivered
+
+
+class SmsSender(Protocol):
+    """Anything that can hand one message to a provider."""
+
+    name: str
+
+    def send(self, to: str, body: str, *, status_callback: str | None = None) -> ProviderMessage:
+        """Send `body` to `to` ("+E164" or "whatsapp:+E164"); raise SmsSendError on failure."""
+
+
+def address_for(phone: str, channel: str = "sms") -> str:
+    """Return the channel-qualified address of a phone number: SMS is the bare E.164 number."""
+    return phone if channel == "sms" else f"{channel}:{phone}"
+
+
+def build_sender(settings: Mapping[str, Any]) -> SmsSender:
+    """Build the sender the settings select with SMS_BACKEND."""
+    backend = settings["SMS_BACKEND"]
+    if backend == "outbox":
+        from dispatcher.sms.outbox import OutboxSender
+
+        return OutboxSender()
+    if backend == "twilio":
+        from dispatcher.sms.twilio import TwilioSender
+
+        return TwilioSender.from_settings(settings)
+    raise ValueError(f"DISPATCHER_SMS_BACKEND must be 'outbox' or 'twilio', not {backend!r}")

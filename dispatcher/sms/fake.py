@@ -1,0 +1,42 @@
+"""A recording fake of the SMS port, for tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dispatcher.errors import SmsSendError
+from dispatcher.sms import ProviderMessage
+
+
+@dataclass(frozen=True)
+class SentSms:
+    """One message the fake was asked to send."""
+
+    to: str
+    body: str
+    sid: str
+
+
+@dataclass
+class RecordingSender:
+    """Keep every message instead of sending it; fail on demand for chosen addresses."""
+
+    name: str = "fake"
+    sent: list[SentSms] = field(default_factory=list)
+    failures: dict[str, SmsSendError] = field(default_factory=dict)
+
+    def send(self, to: str, body: str, *, status_callback: str | None = None) -> ProviderMessage:
+        """Record the message, or raise the failure set for that address."""
+        if to in self.failures:
+            raise self.failures[to]
+        sid = f"SMfake{len(self.sent) + 1:026d}"
+        self.sent.append(SentSms(to=to, body=body, sid=sid))
+        return ProviderMessage(sid=sid, status="queued")
+
+    def to(self, address: str) -> list[str]:
+        """Return the bodies sent to one address, oldest first."""
+        return [m.body for m in self.sent if m.to == address]
+
+    def clear(self) -> None:
+        """Forget what was sent."""
+        self.sent.clear()

@@ -1,0 +1,98 @@
+"""The Twilio provider, through the official SDK."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from requests.exceptions import RequestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http import HttpClient
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from dispatcher.errors import SmsSendError
+from dispatcher.sms import ProviderMessage
+
+log = logging.getLogger(__name__)
+
+# Twilio error codes that no retry can fix: opted out, invalid number, not a mobile.
+PERMANENT_ERRORS = frozenset({21610, 21211, 21614})
+
+
+class TwilioSender:
+    """Send through Twilio's Messages API with an explicit timeout and a validity period."""
+
+    name = "twilio"
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        from_: str = "",
+        messaging_service_sid: str = "",
+        timeout_s: float = 5.0,
+        validity_period_s: int | None = 120,
+        http_client: HttpClient | None = None,
+    ):
+        if not account_sid or not auth_token:
+            raise ValueError("the twilio backend needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+        if not from_ and not messaging_service_sid:
+            raise ValueError("the twilio backend needs TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID")
+        self._from = from_
+        self._service = messaging_service_sid
+        self._validity = validity_period_s
+        self._client = Client(
+            account_sid, auth_token, http_client=http_client or TwilioHttpClient(timeout=timeout_s)
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> TwilioSender:
+        """Build a sender from the service settings."""
+        return cls(
+            settings["TWILIO_ACCOUNT_SID"],
+            settings["TWILIO_AUTH_TOKEN"],
+            from_=settings["TWILIO_FROM"],
+            messaging_service_sid=settings["TWILIO_MESSAGING_SERVICE_SID"],
+            timeout_s=float(settings["TWILIO_TIMEOUT_S"]),
+            validity_period_s=settings["TWILIO_VALIDITY_PERIOD_S"] or None,
+        )
+
+    def send(self, to: str, body: str, *, status_callback: str | None = None) -> ProviderMessage:
+        """Create the message at Twilio; map every SDK or transport failure to SmsSendError."""
+        kwargs: dict[str, Any] = {"to": to, "body": body}
+        if self._service:
+            kwargs["messaging_service_sid"] = self._service
+        else:
+            kwargs["from_"] = self._from
+        if status_callback:
+            kwargs["status_callback"] = status_callback
+        if self._validity:
+            kwargs["validity_period"] = self._validity
+        started = time.perf_counter()
+        try:
+            message = self._client.messages.create(**kwargs)
+        except TwilioRestException as exc:
+            log.warning(
+                "twilio refused message: http=%s code=%s in %.0f ms",
+                exc.status, exc.code, (time.perf_counter() - started) * 1000,
+            )
+            raise SmsSendError(
+                f"twilio error {exc.code} (HTTP {exc.status})",
+                provider_code=exc.code,
+                permanent=exc.code in PERMANENT_ERRORS,
+            ) from exc
+        except (TwilioException, RequestException) as exc:
+            log.warning(
+                "twilio unreachable: %s in %.0f ms",
+                type(exc).__name__, (time.perf_counter() - started) * 1000,
+            )
+            raise SmsSendError(f"twilio unreachable: {type(exc).__name__}") from exc
+        log.info(
+            "twilio accepted %s status=%s in %.0f ms",
+            message.sid, message.status, (time.perf_counter() - started) * 1000,
+        )
+        return ProviderMessage(sid=message.sid, status=str(message.status or "queued"))

@@ -1,0 +1,45 @@
+"""The control-room API (DESIGN.md section 4)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from dispatcher import clients, intake, positions, status
+from dispatcher.errors import UnsupportedMediaType
+from dispatcher.runtime import runtime
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _json_body() -> bytes:
+    """Return the raw body of a JSON request; refuse other content types."""
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("send the body as application/json")
+    return request.get_data(cache=False)
+
+
+@bp.post("/events")
+def events():
+    """Take a signed incident event from a control room."""
+    answer = intake.receive(runtime(), request.headers, _json_body())
+    return jsonify(answer.body), answer.status
+
+
+@bp.get("/incidents/<incident_id>")
+def incident_status(incident_id: str):
+    """Tell a control room the state of one of its incidents."""
+    rt = runtime()
+    with rt.transaction() as session:
+        client = clients.authenticate(
+            session, request.headers.get("Authorization"), "incidents:read"
+        )
+        return jsonify(status.read(session, client, incident_id))
+
+
+@bp.put("/responders/<ref>/position")
+def responder_position(ref: str):
+    """Take a volunteer's live position from an app or a positioning feed."""
+    rt = runtime()
+    with rt.transaction() as session:
+        clients.authenticate(session, request.headers.get("Authorization"), "positions:write")
+    return jsonify(positions.report_position(rt, ref, _json_body()))

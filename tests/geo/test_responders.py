@@ -1,0 +1,315 @@
+import threading
+from datetime import UTC, datetime
+
+import pytest
+
+from geo.responders import Position, PositionChange, ResponderHit, ResponderIndex
+
+INCIDENT = (59.3326, 18.0649)
+
+
+def make_position(id, *, responder_id=1, lat=59.3326, lon=18.0649, kind="home", schedule=None):
+    return Position(
+        id=id,
+        responder_id=responder_id,
+        lat=lat,
+        lon=lon,
+        kind=kind,
+        schedule=schedule,
+        observed_at=None,
+        accuracy_m=None,
+    )
+
+
+def make_live(id, *, responder_id=1, lat=59.3326, lon=18.0649):
+    return Position(
+        id=id,
+        responder_id=responder_id,
+        lat=lat,
+        lon=lon,
+        kind="live",
+        schedule=None,
+        observed_at=datetime(2026, 11, 21, 10, 0, tzinfo=UTC),
+        accuracy_m=15.0,
+    )
+
+
+def upserted(seq, position):
+    return PositionChange(seq=seq, position=position, position_id=position.id, deleted=False)
+
+
+def deleted(seq, position_id):
+    return PositionChange(seq=seq, position=None, position_id=position_id, deleted=True)
+
+
+def north_of_incident(metres):
+    """Return the latitude `metres` north of the incident (1 m is about 9e-6 degrees)."""
+    return INCIDENT[0] + metres / 111_195.0
+
+
+def make_index(*positions):
+    index = ResponderIndex()
+    index.apply(upserted(seq, position) for seq, position in enumerate(positions, start=1))
+    return index
+
+
+def nearest_ids(index, radius_m=5_000, **options):
+    return [hit.responder_id for hit in index.nearest_responders(*INCIDENT, radius_m, **options)]
+
+
+def test_a_new_index_is_empty_and_has_seen_no_changes():
+    index = ResponderIndex()
+    assert index.last_seq == 0
+    assert len(index) == 0
+    assert index.apply([]) == 0
+    assert index.nearest_responders(*INCIDENT, 5_000) == []
+
+
+def test_apply_indexes_positions_and_advances_last_seq():
+    home, work = make_position(10), make_position(11, kind="work", lat=north_of_incident(500))
+    index = ResponderIndex()
+    assert index.apply([upserted(4, home), upserted(9, work)]) == 2
+    assert index.last_seq == 9
+    assert len(index) == 2
+    assert index.position(11) == work
+
+
+def test_applying_the_same_changes_again_changes_nothing():
+    changes = [upserted(1, make_position(10)), upserted(2, make_position(11, responder_id=2))]
+    index = ResponderIndex()
+    index.apply(changes)
+    assert index.apply(changes) == 0
+    assert index.last_seq == 2
+    assert len(index) == 2
+
+
+def test_only_changes_above_last_seq_are_applied():
+    index = make_index(make_position(10), make_position(11), make_position(12))
+    moved = make_position(11, lat=north_of_incident(900))
+    changes = [upserted(2, make_position(11)), upserted(3, make_position(12)), upserted(4, moved)]
+    assert index.apply(changes) == 1
+    assert index.position(11) == moved
+
+
+def test_changes_are_applied_in_sequence_order():
+    first, then = make_position(10), make_position(10, lat=north_of_incident(300))
+    index = ResponderIndex()
+    index.apply(iter([upserted(2, then), upserted(1, first)]))
+    assert index.position(10) == then
+    assert index.last_seq == 2
+
+
+def test_an_update_moves_the_position():
+    index = make_index(make_position(10))
+    index.apply([upserted(2, make_position(10, lat=north_of_incident(2_000)))])
+    assert nearest_ids(index, radius_m=1_000) == []
+    assert nearest_ids(index, radius_m=3_000) == [1]
+    assert len(index) == 1
+
+
+def test_a_tombstone_removes_the_position():
+    index = make_index(make_position(10), make_position(11, responder_id=2))
+    assert index.apply([deleted(3, 10)]) == 1
+    assert index.position(10) is None
+    assert len(index) == 1
+    assert nearest_ids(index) == [2]
+
+
+def test_a_tombstone_may_carry_the_deleted_row():
+    position = make_position(10)
+    index = make_index(position)
+    index.apply([PositionChange(seq=2, position=position, position_id=10, deleted=True)])
+    assert len(index) == 0
+
+
+def test_a_tombstone_for_an_unknown_position_still_advances_last_seq():
+    index = ResponderIndex()
+    assert index.apply([deleted(5, 99)]) == 1
+    assert index.last_seq == 5
+    assert len(index) == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (PositionChange(2, None, 10, deleted=False), "no position"),
+        (PositionChange(2, make_position(11), 10, deleted=False), "carries position 11"),
+        (PositionChange(2, make_position(10, lat=91.0), 10, deleted=False), "latitude"),
+    ],
+    ids=["upsert without a position", "mismatched ids", "invalid latitude"],
+)
+def test_a_malformed_change_rejects_the_whole_batch(change, message):
+    index = ResponderIndex()
+    with pytest.raises(ValueError, match=message):
+        index.apply([upserted(1, make_position(12)), change])
+    assert index.last_seq == 0
+    assert len(index) == 0
+
+
+def test_live_position_follows_the_responder():
+    index = ResponderIndex()
+    assert index.live_position(1) is None
+    index.apply([upserted(1, make_position(10)), upserted(2, make_live(11))])
+    assert index.live_position(1) == make_live(11)
+    moved = make_live(11, lat=north_of_incident(100))
+    index.apply([upserted(3, moved)])
+    assert index.live_position(1) == moved
+    index.apply([deleted(4, 11)])
+    assert index.live_position(1) is None
+    assert index.position(10) is not None
+
+
+def test_a_position_that_stops_being_live_is_no_longer_the_live_position():
+    index = make_index(make_live(11))
+    index.apply([upserted(2, make_position(11, kind="home"))])
+    assert index.live_position(1) is None
+
+
+def test_a_position_that_becomes_live_is_the_live_position():
+    index = make_index(make_position(11, kind="work"))
+    index.apply([upserted(2, make_live(11))])
+    assert index.live_position(1).id == 11
+
+
+def test_a_live_position_handed_to_another_responder_moves_with_it():
+    index = make_index(make_live(11, responder_id=1))
+    index.apply([upserted(2, make_live(11, responder_id=2))])
+    assert index.live_position(1) is None
+    assert index.live_position(2).id == 11
+
+
+def test_the_newest_live_position_wins_and_outlives_the_old_ones_tombstone():
+    index = make_index(make_live(11))
+    index.apply([upserted(2, make_live(12)), deleted(3, 11)])
+    assert index.live_position(1).id == 12
+
+
+def test_responders_come_nearest_first():
+    index = make_index(
+        make_position(10, responder_id=1, lat=north_of_incident(800)),
+        make_position(11, responder_id=2, lat=north_of_incident(200)),
+        make_position(12, responder_id=3, lat=north_of_incident(500)),
+    )
+    hits = index.nearest_responders(*INCIDENT, 1_000)
+    assert [hit.responder_id for hit in hits] == [2, 3, 1]
+    assert [hit.distance_m for hit in hits] == pytest.approx([200, 500, 800], abs=0.01)
+    assert hits[0] == ResponderHit(2, index.position(11), hits[0].distance_m)
+
+
+def test_positions_outside_the_radius_are_not_returned():
+    index = make_index(make_position(10, lat=north_of_incident(1_001)))
+    assert nearest_ids(index, radius_m=1_000) == []
+
+
+def test_a_responder_appears_once_at_their_nearest_position():
+    index = make_index(
+        make_position(10, responder_id=1, kind="home", lat=north_of_incident(900)),
+        make_live(11, responder_id=1, lat=north_of_incident(100)),
+        make_position(12, responder_id=2, kind="work", lat=north_of_incident(400)),
+    )
+    hits = index.nearest_responders(*INCIDENT, 1_000)
+    assert [(hit.responder_id, hit.position.id) for hit in hits] == [(1, 11), (2, 12)]
+
+
+def test_unusable_positions_are_skipped_for_the_next_usable_one():
+    index = make_index(
+        make_live(11, responder_id=1, lat=north_of_incident(100)),
+        make_position(10, responder_id=1, kind="home", lat=north_of_incident(900)),
+        make_position(12, responder_id=2, kind="work", lat=north_of_incident(400)),
+    )
+    hits = index.nearest_responders(*INCIDENT, 1_000, usable=lambda p: p.kind != "live")
+    assert [(hit.responder_id, hit.position.id) for hit in hits] == [(2, 12), (1, 10)]
+
+
+def test_a_responder_with_no_usable_position_is_left_out():
+    index = make_index(make_position(10, responder_id=1), make_position(11, responder_id=2))
+    assert nearest_ids(index, usable=lambda p: p.responder_id != 1) == [2]
+
+
+def test_equidistant_responders_are_ordered_by_responder_id():
+    # Position ids run opposite to responder ids, so ordering by position
+    # id would give the wrong answer.
+    index = make_index(
+        make_position(10, responder_id=3),
+        make_position(11, responder_id=2),
+        make_position(12, responder_id=1),
+    )
+    assert nearest_ids(index) == [1, 2, 3]
+
+
+@pytest.mark.parametrize(("limit", "expected"), [(None, [1, 2, 3, 4]), (3, [1, 2, 3]), (0, [])])
+def test_limit_counts_responders_not_positions(limit, expected):
+    index = make_index(
+        make_position(9, responder_id=1, lat=north_of_incident(10)),
+        make_position(10, responder_id=1, lat=north_of_incident(20)),
+        make_position(11, responder_id=2, lat=north_of_incident(30)),
+        make_position(12, responder_id=4, lat=north_of_incident(50)),
+        make_position(13, responder_id=3, lat=north_of_incident(50)),
+    )
+    assert nearest_ids(index, limit=limit) == expected
+
+
+def test_a_tie_at_the_limit_goes_to_the_lower_responder_id():
+    index = make_index(make_position(10, responder_id=2), make_position(11, responder_id=1))
+    assert nearest_ids(index, limit=1) == [1]
+
+
+def test_negative_limit_is_rejected():
+    with pytest.raises(ValueError, match="limit"):
+        make_index(make_position(10)).nearest_responders(*INCIDENT, 1_000, limit=-1)
+
+
+def test_usable_may_consult_the_index():
+    index = make_index(make_position(10, responder_id=1), make_live(11, responder_id=2))
+
+    def has_live(position):
+        return index.live_position(position.responder_id) is not None
+
+    assert nearest_ids(index, usable=has_live) == [2]
+
+
+def test_concurrent_apply_and_queries_agree_with_applying_in_one_thread():
+    responders, moves = 50, 40
+    changes = [
+        upserted(
+            seq,
+            make_live(
+                id=100 + seq % responders,
+                responder_id=seq % responders,
+                lat=north_of_incident(seq % 997),
+            ),
+        )
+        for seq in range(1, responders * moves + 1)
+    ]
+    expected = ResponderIndex()
+    expected.apply(changes)
+    index = ResponderIndex()
+    errors = []
+    start = threading.Barrier(8)
+
+    def feed():
+        start.wait()
+        # Like a process before a query: pull the changes above last_seq.
+        # Feeders race, so their batches overlap and some are re-applied.
+        while (seen := index.last_seq) < len(changes):
+            index.apply(changes[seen : seen + 37])
+
+    def query():
+        start.wait()
+        for _ in range(200):
+            hits = index.nearest_responders(*INCIDENT, 2_000)
+            ids = [hit.responder_id for hit in hits]
+            if len(ids) != len(set(ids)):
+                errors.append(ids)
+
+    threads = [threading.Thread(target=feed) for _ in range(4)]
+    threads += [threading.Thread(target=query) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert index.last_seq == expected.last_seq
+    assert len(index) == len(expected) == responders
+    assert all(index.position(100 + r) == expected.position(100 + r) for r in range(responders))
+    assert all(index.live_position(r) == expected.live_position(r) for r in range(responders))
