@@ -1,4 +1,4 @@
-"""The volunteer responder dispatcher: a Flask service that texts CPR volunteers near a cardiac arrest."""
+"""The volunteer responder dispatcher: texts CPR volunteers near a cardiac arrest."""
 
 from __future__ import annotations
 

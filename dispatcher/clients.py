@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
-from dispatcher.errors import InvalidSignature, Unauthorized
+from dispatcher.errors import Forbidden, InvalidSignature, Unauthorized
 from dispatcher.models import Client
 
 SCOPES = ("incidents:read", "positions:write")
@@ -71,7 +71,7 @@ def rotate_token(session: Session, client: Client) -> str:
 
 
 def authenticate(session: Session, authorization: str | None, scope: str) -> Client:
-    """Return the client a bearer token belongs to, if it has the scope; else raise Unauthorized."""
+    """Return the client owning a bearer token; raise Unauthorized, or Forbidden lacking scope."""
     kind, _, token = (authorization or "").partition(" ")
     if kind.lower() != "bearer" or not token.strip():
         raise Unauthorized("a bearer token is required")
@@ -81,7 +81,7 @@ def authenticate(session: Session, authorization: str | None, scope: str) -> Cli
     if client is None:
         raise Unauthorized("unknown token")
     if scope not in client.scopes.split():
-        raise Unauthorized(f"the token lacks the {scope} scope")
+        raise Forbidden(f"the token lacks the {scope} scope")
     return client
 
 

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dispatcher import outbound, policy as rules, spatial
+from dispatcher import outbound, spatial
+from dispatcher import policy as rules
 from dispatcher.errors import IncidentConflict, UnknownIncident
 from dispatcher.models import Alert, Client, Incident, Responder, TimelineEvent
 from dispatcher.runtime import Runtime
@@ -50,11 +51,22 @@ def open_incident(
         return existing, []
     now = rt.clock.now()
     incident = Incident(
-        client_id=client.id, external_id=data.id, kind=data.kind, lat=data.location.lat,
-        lon=data.location.lon, accuracy_m=data.location.accuracy_m, address=data.address,
-        notes=data.notes, patient_age=data.patient_age, flags=list(data.flags),
-        ems_eta_s=data.ems_eta_s, reported_at=reported_at, state="open",
-        created_digest=digest, created_at=now, updated_at=now,
+        client_id=client.id,
+        external_id=data.id,
+        kind=data.kind,
+        lat=data.location.lat,
+        lon=data.location.lon,
+        accuracy_m=data.location.accuracy_m,
+        address=data.address,
+        notes=data.notes,
+        patient_age=data.patient_age,
+        flags=list(data.flags),
+        ems_eta_s=data.ems_eta_s,
+        reported_at=reported_at,
+        state="open",
+        created_digest=digest,
+        created_at=now,
+        updated_at=now,
     )
     session.add(incident)
     session.flush()
@@ -74,10 +86,18 @@ def alert_wave(
     now = rt.clock.now()
     local_now = now.astimezone(rt.timezone)
     found = spatial.nearby(
-        rt.index, session, rt.policy, lat=incident.lat, lon=incident.lon, radius_m=radius_m,
-        now=now, local_now=local_now,
+        rt.index,
+        session,
+        rt.policy,
+        lat=incident.lat,
+        lon=incident.lon,
+        radius_m=radius_m,
+        now=now,
+        local_now=local_now,
     )
-    already = set(session.scalars(select(Alert.responder_id).where(Alert.incident_id == incident.id)))
+    already = set(
+        session.scalars(select(Alert.responder_id).where(Alert.incident_id == incident.id))
+    )
     found = [c for c in found if c.responder_id not in already]
     chosen: list[rules.Candidate] = []
     skipped: dict[str, int] = {}
@@ -85,19 +105,33 @@ def alert_wave(
         chunk = found[start : start + CANDIDATE_CHUNK]
         volunteers = volunteers_for(session, [c.responder_id for c in chunk], now)
         picked, passed = rules.select_wave(
-            rt.policy, chunk, volunteers, on=local_now.date(), now=now,
+            rt.policy,
+            chunk,
+            volunteers,
+            on=local_now.date(),
+            now=now,
             already_alerted=len(already) + len(chosen),
         )
         chosen += picked
         for reason, count in passed.items():
             skipped[reason] = skipped.get(reason, 0) + count
-        if len(chosen) >= rt.policy.wave_size or len(already) + len(chosen) >= rt.policy.max_alerted:
+        if (
+            len(chosen) >= rt.policy.wave_size
+            or len(already) + len(chosen) >= rt.policy.max_alerted
+        ):
             break
     incident.radius_m = radius_m
     message_ids = [_alert(rt, session, incident, c, wave, now) for c in chosen]
     note(
-        session, incident, "wave", now, wave=wave, radius_m=radius_m, found=len(found),
-        alerted=len(chosen), passed_over=skipped,
+        session,
+        incident,
+        "wave",
+        now,
+        wave=wave,
+        radius_m=radius_m,
+        found=len(found),
+        alerted=len(chosen),
+        passed_over=skipped,
     )
     if chosen:
         incident.dispatch_status, incident.reason = "alerting", None
@@ -128,12 +162,17 @@ def volunteers_for(
             select(Alert.responder_id, func.count())
             .where(Alert.responder_id.in_(ids), Alert.created_at >= now - timedelta(hours=24))
             .group_by(Alert.responder_id)
-        ).tuples().all()
+        ).all()
     )
     return {
         r.id: rules.Volunteer(
-            id=r.id, birth_year=r.birth_year, cert_expires=r.cert_expires, status=r.status,
-            paused_until=r.paused_until, engaged=r.id in engaged, alerts_24h=recent.get(r.id, 0),
+            id=r.id,
+            birth_year=r.birth_year,
+            cert_expires=r.cert_expires,
+            status=r.status,
+            paused_until=r.paused_until,
+            engaged=r.id in engaged,
+            alerts_24h=recent.get(r.id, 0),
             travel_mode=r.travel_mode,
         )
         for r in session.scalars(select(Responder).where(Responder.id.in_(ids)))
@@ -141,15 +180,26 @@ def volunteers_for(
 
 
 def _alert(
-    rt: Runtime, session: Session, incident: Incident, c: rules.Candidate, wave: int,
+    rt: Runtime,
+    session: Session,
+    incident: Incident,
+    c: rules.Candidate,
+    wave: int,
     now: datetime,
 ) -> int | None:
     """Write one alert and its message; return the message id."""
     responder = session.get(Responder, c.responder_id)
     alert = Alert(
-        incident_id=incident.id, responder_id=responder.id, wave=wave, state="pending",
-        code=f"{1000 + secrets.randbelow(9000)}", distance_m=round(c.distance_m, 1),
-        eta_s=round(c.eta_s, 1), position_kind=c.position.kind, created_at=now, updated_at=now,
+        incident_id=incident.id,
+        responder_id=responder.id,
+        wave=wave,
+        state="pending",
+        code=f"{1000 + secrets.randbelow(9000)}",
+        distance_m=round(c.distance_m, 1),
+        eta_s=round(c.eta_s, 1),
+        position_kind=c.position.kind,
+        created_at=now,
+        updated_at=now,
     )
     session.add(alert)
     session.flush()
@@ -209,7 +259,11 @@ def end_incident(
         if message:
             message_ids.append(message.id)
     note(
-        session, incident, f"incident.{state}", now, reason=data.reason,
+        session,
+        incident,
+        f"incident.{state}",
+        now,
+        reason=data.reason,
         stood_down=len(active),
     )
     return incident, message_ids

@@ -29,6 +29,13 @@ class Unauthorized(DispatchError):
     code = "unauthorized"
 
 
+class Forbidden(DispatchError):
+    """A known token that lacks the scope the endpoint needs."""
+
+    status = 403
+    code = "forbidden"
+
+
 class InvalidPayload(DispatchError):
     """A request body is not valid; `fields` names what is wrong."""
 

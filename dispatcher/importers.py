@@ -56,8 +56,11 @@ def _csv_rows(stream: IO[str]) -> Iterator[tuple[int, dict[str, str]]]:
 
 
 def _run(
-    sessions: sessionmaker[Session], rows: Iterable[tuple[int, dict]], write: Callable,
-    report: ImportReport, progress: Progress | None,
+    sessions: sessionmaker[Session],
+    rows: Iterable[tuple[int, dict]],
+    write: Callable,
+    report: ImportReport,
+    progress: Progress | None,
 ) -> ImportReport:
     """Write rows in batches, each in a savepoint, so one bad row never spoils the others."""
     session = sessions()
@@ -81,7 +84,11 @@ def _run(
 
 
 def import_volunteers(
-    sessions: sessionmaker[Session], stream: IO[str], *, region: str, now: datetime,
+    sessions: sessionmaker[Session],
+    stream: IO[str],
+    *,
+    region: str,
+    now: datetime,
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import volunteers from CSV, updating those already registered under the same phone.
@@ -93,21 +100,27 @@ def import_volunteers(
 
     def write(session: Session, line: int, row: dict) -> None:
         data = registry.check_volunteer(
-            phone=row.get("phone", ""), name=row.get("name", ""),
-            language=row.get("language", "en"), birth_year=row.get("birth_year", ""),
-            cert_expires=row.get("cert_expires", ""), travel_mode=row.get("travel_mode", "walk"),
-            region=region, today=now.date(),
+            phone=row.get("phone", ""),
+            name=row.get("name", ""),
+            language=row.get("language", "en"),
+            birth_year=row.get("birth_year", ""),
+            cert_expires=row.get("cert_expires", ""),
+            travel_mode=row.get("travel_mode", "walk"),
+            region=region,
+            today=now.date(),
         )
         places = []
         for label in ("home", "work"):
             lat, lon = row.get(f"{label}_lat", ""), row.get(f"{label}_lon", "")
             if lat or lon:
                 try:
-                    places.append((label, *registry.check_place(lat, lon, row.get(f"{label}_schedule"))))
+                    places.append(
+                        (label, *registry.check_place(lat, lon, row.get(f"{label}_schedule")))
+                    )
                 except InvalidPayload as exc:
-                    raise InvalidPayload(exc.message, fields={
-                        f"{label}_{k}": v for k, v in exc.fields.items()
-                    }) from exc
+                    raise InvalidPayload(
+                        exc.message, fields={f"{label}_{k}": v for k, v in exc.fields.items()}
+                    ) from exc
         responder = session.scalars(
             select(Responder).where(Responder.phone == data.phone)
         ).one_or_none()
@@ -118,14 +131,18 @@ def import_volunteers(
                 setattr(responder, name, getattr(data, name))
             responder.updated_at = now
         for label, lat, lon, schedule in places:
-            registry.put_place(session, responder, label=label, kind=label, lat=lat, lon=lon,
-                               schedule=schedule)
+            registry.put_place(
+                session, responder, label=label, kind=label, lat=lat, lon=lon, schedule=schedule
+            )
 
     return _run(sessions, _csv_rows(stream), write, report, progress)
 
 
 def import_aeds_csv(
-    sessions: sessionmaker[Session], stream: IO[str], *, now: datetime,
+    sessions: sessionmaker[Session],
+    stream: IO[str],
+    *,
+    now: datetime,
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import AEDs from a CSV of OSM tags (lat, lon, name, opening_hours, access, ...)."""
@@ -133,7 +150,10 @@ def import_aeds_csv(
 
 
 def import_aeds_geojson(
-    sessions: sessionmaker[Session], stream: IO[str], *, now: datetime,
+    sessions: sessionmaker[Session],
+    stream: IO[str],
+    *,
+    now: datetime,
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import AEDs from an OSM GeoJSON export: Point features whose properties are OSM tags."""
@@ -165,7 +185,10 @@ def import_aeds_geojson(
 
 
 def _import_aeds(
-    sessions: sessionmaker[Session], rows: Iterable[tuple[int, dict]], *, now: datetime,
+    sessions: sessionmaker[Session],
+    rows: Iterable[tuple[int, dict]],
+    *,
+    now: datetime,
     progress: Progress | None,
 ) -> ImportReport:
     """Store AEDs from OSM-tag rows; unreadable opening hours are kept and reported as unknown."""
@@ -179,19 +202,32 @@ def _import_aeds(
         oh = row.get("opening_hours") or None
         valid = None if oh is None else hours.is_valid(oh)
         if valid is False:
-            report.problems.append(Problem(
-                line, "opening_hours", f"not OSM syntax, hours unknown: {hours.parse_error(oh)}",
-                written=True,
-            ))
-        aed = session.scalars(select(Aed).where(Aed.source_ref == source_ref)).one_or_none() \
-            if source_ref else None
+            report.problems.append(
+                Problem(
+                    line,
+                    "opening_hours",
+                    f"not OSM syntax, hours unknown: {hours.parse_error(oh)}",
+                    written=True,
+                )
+            )
+        aed = (
+            session.scalars(select(Aed).where(Aed.source_ref == source_ref)).one_or_none()
+            if source_ref
+            else None
+        )
         aed = aed or Aed(source_ref=source_ref, created_at=now)
         aed.lat, aed.lon = lat, lon
         aed.name = (row.get("name") or row.get("operator") or "AED")[:200]
         aed.access_notes = " ".join(
-            v for v in (row.get("defibrillator:location") or row.get("defibrillator:location:en")
-                        or row.get("defibrillator:location:de"), row.get("access:note"),
-                        row.get("description")) if v
+            v
+            for v in (
+                row.get("defibrillator:location")
+                or row.get("defibrillator:location:en")
+                or row.get("defibrillator:location:de"),
+                row.get("access:note"),
+                row.get("description"),
+            )
+            if v
         )
         aed.opening_hours, aed.hours_valid = oh, valid
         aed.access = "public" if row.get("access", "").lower() in PUBLIC_ACCESS else "restricted"

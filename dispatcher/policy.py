@@ -76,7 +76,9 @@ class Candidate:
     position: Position
 
 
-def exclusion(policy: Policy, kind: str, patient_age: int | None, flags: Iterable[str]) -> str | None:
+def exclusion(
+    policy: Policy, kind: str, patient_age: int | None, flags: Iterable[str]
+) -> str | None:
     """Return why an incident must not be dispatched to volunteers, or None when it may."""
     if kind not in policy.dispatchable_kinds:
         return f"kind {kind!r} is not dispatched to volunteers"
@@ -109,7 +111,11 @@ def ineligibility(policy: Policy, v: Volunteer, *, on: date, now: datetime) -> s
 
 
 def position_usable(
-    position: Position, *, now: datetime, local_now: datetime, live_ttl: timedelta,
+    position: Position,
+    *,
+    now: datetime,
+    local_now: datetime,
+    live_ttl: timedelta,
     has_fresh_live: bool,
 ) -> bool:
     """Tell whether a volunteer is to be looked for at this position now.
@@ -143,8 +149,13 @@ def rank(candidates: Iterable[Candidate]) -> list[Candidate]:
 
 
 def select_wave(
-    policy: Policy, candidates: Iterable[Candidate], volunteers: Mapping[int, Volunteer],
-    *, on: date, now: datetime, already_alerted: int = 0,
+    policy: Policy,
+    candidates: Iterable[Candidate],
+    volunteers: Mapping[int, Volunteer],
+    *,
+    on: date,
+    now: datetime,
+    already_alerted: int = 0,
 ) -> tuple[list[Candidate], dict[str, int]]:
     """Pick the next wave: the best-ranked eligible candidates, up to wave size and the cap.
 

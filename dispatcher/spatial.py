@@ -65,7 +65,7 @@ def nearby(
             select(Responder.id, Responder.travel_mode).where(
                 Responder.id.in_([h.responder_id for h in hits])
             )
-        ).tuples().all()
+        ).all()
     )
     return rules.rank(
         rules.candidate(h.responder_id, h.distance_m, h.position, modes.get(h.responder_id, "walk"))

@@ -21,7 +21,9 @@ def describe(session: Session, incident: Incident) -> dict:
         select(Alert).where(Alert.incident_id == incident.id).order_by(Alert.id)
     ).all()
     events = session.scalars(
-        select(TimelineEvent).where(TimelineEvent.incident_id == incident.id).order_by(TimelineEvent.id)
+        select(TimelineEvent)
+        .where(TimelineEvent.incident_id == incident.id)
+        .order_by(TimelineEvent.id)
     ).all()
     counts = {
         "alerted": len(alerts),
@@ -53,9 +55,7 @@ def describe(session: Session, incident: Incident) -> dict:
         "radius_m": incident.radius_m,
         "counts": counts,
         "responders": accepted,
-        "timeline": [
-            {"at": _iso(e.at), "event": e.event, "detail": e.detail} for e in events
-        ],
+        "timeline": [{"at": _iso(e.at), "event": e.event, "detail": e.detail} for e in events],
         "created_at": _iso(incident.created_at),
         "updated_at": _iso(incident.updated_at),
         "closed_at": _iso(incident.closed_at),

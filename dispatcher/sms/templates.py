@@ -34,8 +34,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "Tack för att du ställde upp!",
     },
     "nl": {
-        "alert": "REANIMATIE-ALARM: vermoedelijke hartstilstand {distance} {direction} van u{area}. "
-        "Kunt u nu gaan? Antwoord JA of NEE. Ref {code}",
+        "alert": "REANIMATIE-ALARM: vermoedelijke hartstilstand {distance} {direction} "
+        "van u{area}. Kunt u nu gaan? Antwoord JA of NEE. Ref {code}",
         "stand_down_cancelled": "Alarm {code} is geannuleerd. U bent niet meer nodig. Dank u!",
         "stand_down_closed": "Alarm {code} is afgerond: de ambulance heeft het overgenomen. "
         "Dank voor uw inzet!",

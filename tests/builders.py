@@ -1,0 +1,101 @@
+"""Builders for test data: volunteers, control rooms, AEDs and signed events."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import uuid
+from datetime import date, datetime, timedelta
+
+from dispatcher import clients, registry
+from dispatcher.models import Responder
+from dispatcher.runtime import Runtime
+from geo import EARTH_RADIUS_M
+
+# Sergels torg, Stockholm.
+CENTRE = (59.3326, 18.0649)
+_phones = itertools.count(1)
+
+
+def offset(metres_north: float, metres_east: float = 0.0, origin=CENTRE) -> tuple[float, float]:
+    """Return the point so many metres north and east of the origin."""
+    import math
+
+    lat = origin[0] + math.degrees(metres_north / EARTH_RADIUS_M)
+    lon = origin[1] + math.degrees(
+        metres_east / (EARTH_RADIUS_M * math.cos(math.radians(origin[0])))
+    )
+    return lat, lon
+
+
+def make_volunteer(
+    rt: Runtime, *, at: tuple[float, float] | None = None, north_m: float | None = None,
+    place_kind: str = "home", schedule: str | None = None, live: tuple | None = None,
+    live_at: datetime | None = None, phone: str | None = None, name: str = "Test Volunteer",
+    language: str = "en", birth_year: int = 1985, cert_expires: date | None = None,
+    travel_mode: str = "walk", status: str = "active", paused_until: datetime | None = None,
+) -> Responder:
+    """Register a volunteer with one place (and optionally a live position); return them."""
+    now = rt.clock.now()
+    with rt.transaction() as session:
+        data = registry.VolunteerData(
+            phone=phone or f"+4670{next(_phones) % 10**7:07d}", name=name, language=language,
+            birth_year=birth_year, cert_expires=cert_expires or now.date() + timedelta(days=365),
+            travel_mode=travel_mode, status=status,
+        )
+        responder = registry.add_volunteer(session, data, now)
+        responder.paused_until = paused_until
+        if at is None and north_m is not None:
+            at = offset(north_m)
+        if at is not None:
+            registry.put_place(session, responder, label=place_kind, kind=place_kind,
+                               lat=at[0], lon=at[1], schedule=schedule)
+        if live is not None:
+            registry.put_live_position(session, responder, lat=live[0], lon=live[1],
+                                       accuracy_m=10, at=live_at or now)
+    return responder
+
+
+def make_control_room(rt: Runtime, name: str | None = None, **kwargs) -> clients.NewClient:
+    """Create a control-room client; return it with its secret and token."""
+    with rt.transaction() as session:
+        return clients.create_client(
+            session, name or f"cr-{uuid.uuid4().hex[:6]}", rt.clock.now(), **kwargs
+        )
+
+
+def incident_data(external_id: str = "CAD-1", at=CENTRE, **overrides) -> dict:
+    """Return the data of an incident.created at a place."""
+    data = {
+        "id": external_id, "kind": "cardiac_arrest",
+        "location": {"lat": at[0], "lon": at[1], "accuracy_m": 20},
+        "address": "Drottninggatan 53, 3 tr", "notes": "Door code 1234",
+        "patient_age": 64, "ems_eta_s": 540,
+    }
+    data.update(overrides)
+    return data
+
+
+def event(type_: str, data: dict, at: datetime) -> dict:
+    """Return an event envelope."""
+    return {"type": type_, "timestamp": at.isoformat().replace("+00:00", "Z"), "data": data}
+
+
+def post_event(
+    http, control_room: clients.NewClient, body, *, at: datetime, webhook_id: str | None = None,
+    secret: str | None = None, content_type: str = "application/json", headers: dict | None = None,
+):
+    """Sign and post an event (a dict, or raw text/bytes) as a control room does."""
+    raw = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    signed = clients.sign(secret or control_room.secret, webhook_id or f"msg_{uuid.uuid4().hex}",
+                          at, text)
+    return http.post("/api/v1/events", data=raw, headers={**signed, **(headers or {})},
+                     content_type=content_type)
+
+
+def create_incident(http, control_room, rt: Runtime, external_id="CAD-1", at=CENTRE, **kw):
+    """Post an incident.created and return the response."""
+    now = rt.clock.now()
+    return post_event(http, control_room, event("incident.created",
+                                                incident_data(external_id, at, **kw), now), at=now)
