@@ -110,7 +110,8 @@ def alert_wave(
             volunteers,
             on=local_now.date(),
             now=now,
-            already_alerted=len(already) + len(chosen),
+            already_alerted=len(already),
+            in_wave=len(chosen),
         )
         chosen += picked
         for reason, count in passed.items():
@@ -160,7 +161,11 @@ def volunteers_for(
     recent = dict(
         session.execute(
             select(Alert.responder_id, func.count())
-            .where(Alert.responder_id.in_(ids), Alert.created_at >= now - timedelta(hours=24))
+            .where(
+                Alert.responder_id.in_(ids),
+                Alert.created_at >= now - timedelta(hours=24),
+                Alert.state != "failed",  # a text that never reached them did not tire them
+            )
             .group_by(Alert.responder_id)
         ).all()
     )

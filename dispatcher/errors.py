@@ -8,6 +8,7 @@ class DispatchError(Exception):
 
     status = 400
     code = "bad_request"
+    headers: dict[str, str] = {}
 
     def __init__(self, message: str, *, fields: dict[str, str] | None = None):
         super().__init__(message)
@@ -27,6 +28,7 @@ class Unauthorized(DispatchError):
 
     status = 401
     code = "unauthorized"
+    headers = {"WWW-Authenticate": 'Bearer realm="dispatcher"'}
 
 
 class Forbidden(DispatchError):

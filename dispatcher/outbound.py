@@ -59,7 +59,9 @@ def deliver(rt: Runtime, message_ids: Iterable[int]) -> None:
             continue
         with rt.transaction() as session:
             row = session.get(Message, message_id)
-            row.sid, row.status, row.updated_at = result.sid, result.status, rt.clock.now()
+            # Our "queued" means not yet handed over; whatever the provider calls it, it has it now.
+            status = "delivered" if result.status == "delivered" else "sent"
+            row.sid, row.status, row.updated_at = result.sid, status, rt.clock.now()
             if row.alert_id and row.purpose == "alert":
                 _advance_alert(session, row.alert_id, "sent", rt)
 
@@ -90,7 +92,7 @@ def cancel_queued(session: Session, alert_ids: Iterable[int]) -> int:
         return 0
     return session.execute(
         update(Message)
-        .where(Message.alert_id.in_(ids), Message.status == "queued")
+        .where(Message.alert_id.in_(ids), Message.status == "queued", Message.sid.is_(None))
         .values(status="cancelled")
     ).rowcount
 
@@ -105,7 +107,7 @@ def unsent_alert_ids(session: Session, alert_ids: Iterable[int]) -> set[int]:
             select(Message.alert_id).where(
                 Message.alert_id.in_(ids),
                 Message.purpose == "alert",
-                Message.status.not_in(("queued", "cancelled")),
+                Message.sid.is_not(None) | Message.status.not_in(("queued", "cancelled")),
             )
         )
     )

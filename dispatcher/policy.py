@@ -156,13 +156,15 @@ def select_wave(
     on: date,
     now: datetime,
     already_alerted: int = 0,
+    in_wave: int = 0,
 ) -> tuple[list[Candidate], dict[str, int]]:
     """Pick the next wave: the best-ranked eligible candidates, up to wave size and the cap.
 
-    Returns the chosen candidates and a count of the reasons others were passed over,
-    which goes into the incident's timeline (counts only: no personal data).
+    `already_alerted` counts the incident's earlier alerts, `in_wave` those already picked
+    for this wave when candidates come in chunks. Returns the chosen candidates and a count
+    of the reasons others were passed over, for the timeline (no personal data).
     """
-    room = max(0, min(policy.wave_size, policy.max_alerted - already_alerted))
+    room = max(0, min(policy.wave_size - in_wave, policy.max_alerted - already_alerted - in_wave))
     chosen: list[Candidate] = []
     skipped: dict[str, int] = {}
     for c in rank(candidates):

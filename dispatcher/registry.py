@@ -141,6 +141,7 @@ def put_place(
     """Add or move one of a volunteer's registered places; the spatial index picks it up."""
     if kind not in PLACE_KINDS:
         raise InvalidPayload("invalid place", fields={"kind": f"one of {', '.join(PLACE_KINDS)}"})
+    lat, lon, schedule = check_place(lat, lon, schedule)
     return _write_position(
         session, responder, label=label, kind=kind, lat=lat, lon=lon, schedule=schedule
     )
@@ -154,7 +155,8 @@ def put_live_position(
     current = session.scalars(
         select(Position).where(Position.responder_id == responder.id, Position.label == "live")
     ).one_or_none()
-    if current and not current.deleted and current.observed_at and current.observed_at >= at:
+    # Compared even against a deleted one: an old report arriving late must not resurrect it.
+    if current and current.observed_at and current.observed_at >= at:
         return False
     _write_position(
         session, responder, label="live", kind="live", lat=lat, lon=lon,

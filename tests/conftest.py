@@ -58,9 +58,8 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.db)
 
 
-def _postgres_schema_url() -> str:
-    """Return a URL to a fresh schema of its own in the test database, or fail the run."""
-    schema = "dispatcher_test"
+def _postgres_schema_url(schema: str) -> str:
+    """Return a URL to a fresh schema of this run's own in the test database, or fail the run."""
     try:
         engine = create_engine(POSTGRES_URL)
         with engine.begin() as conn:
@@ -82,20 +81,27 @@ def _postgres_schema_url() -> str:
 def migrated(tmp_path_factory):
     """Migrate each test database once per run; return a function from name to URL."""
     urls: dict[str, str] = {}
+    # Each run has a schema of its own, so runs sharing the server cannot disturb each other.
+    schema = f"dispatcher_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
 
     def get(name: str) -> str:
         if name not in urls:
             if name == "sqlite":
                 url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
             else:
-                url = _postgres_schema_url()
+                url = _postgres_schema_url(schema)
             engine = make_engine(url)
             upgrade(engine)
             engine.dispose()
             urls[name] = url
         return urls[name]
 
-    return get
+    yield get
+    if "postgresql" in urls:
+        engine = create_engine(POSTGRES_URL)
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        engine.dispose()
 
 
 def _wipe(url: str) -> None:

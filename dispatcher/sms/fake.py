@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 from dispatcher.errors import SmsSendError
@@ -24,12 +25,13 @@ class RecordingSender:
     name: str = "fake"
     sent: list[SentSms] = field(default_factory=list)
     failures: dict[str, SmsSendError] = field(default_factory=dict)
+    _numbers: itertools.count = field(default_factory=lambda: itertools.count(1), repr=False)
 
     def send(self, to: str, body: str, *, status_callback: str | None = None) -> ProviderMessage:
         """Record the message, or raise the failure set for that address."""
         if to in self.failures:
             raise self.failures[to]
-        sid = f"SMfake{len(self.sent) + 1:026d}"
+        sid = f"SMfake{next(self._numbers):026d}"
         self.sent.append(SentSms(to=to, body=body, sid=sid))
         return ProviderMessage(sid=sid, status="queued")
 

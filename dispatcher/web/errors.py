@@ -30,12 +30,14 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(DispatchError)
     def _domain(exc: DispatchError):
-        return jsonify(error_body(exc.code, exc.message, exc.fields)), exc.status
+        return jsonify(error_body(exc.code, exc.message, exc.fields)), exc.status, exc.headers
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         code = HTTP_CODES.get(exc.code or 500, "http_error")
-        return jsonify(error_body(code, exc.description or exc.name)), exc.code
+        # Keep what HTTP requires of the answer, such as Allow on a 405.
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+        return jsonify(error_body(code, exc.description or exc.name)), exc.code, headers
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
