@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from dispatcher import clients, demo, importers
@@ -152,6 +152,7 @@ def demo_incident(url, external_id, lat, lon, seed_value) -> None:
 
 @click.command("outbox")
 @click.option("--limit", default=20, show_default=True)
+@with_appcontext
 def outbox(limit: int) -> None:
     """Show the newest messages in the outbox, newest last."""
     rt = runtime()

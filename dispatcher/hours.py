@@ -2,33 +2,45 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from functools import lru_cache
 
 from opening_hours import OpeningHours, ParserError
 
+_COMMENT = re.compile(r'"[^"]*"')
+# What gives a rule its times outside comments: a clock time, 24/7, or a solar event.
+_TIMES = re.compile(r"\d{1,2}:\d{2}|24/7|sunrise|sunset|dawn|dusk|\boff\b|\bclosed\b", re.I)
+
+
+def _clean(expression: str) -> str:
+    """Fold line breaks and runs of spaces, which exports leave in and the syntax forbids."""
+    return " ".join(expression.split())
+
 
 @lru_cache(maxsize=4096)
-def _parse(expression: str) -> OpeningHours | None:
-    """Parse once per distinct expression; None when it is not valid OSM syntax."""
+def _read(expression: str) -> tuple[OpeningHours | None, str | None]:
+    """Parse once per distinct expression; return the parsed rules or why they can't be used."""
+    text = _clean(expression)
     try:
-        return OpeningHours(expression, auto_country=False, auto_timezone=False)
-    except ParserError:
-        return None
+        parsed = OpeningHours(text, auto_country=False, auto_timezone=False)
+    except ParserError as exc:
+        return None, " ".join(str(exc).split())[:200]
+    # `Mo-Fr "7.00-17.00"` and `"jederzeit"` parse, but as open all day with a comment:
+    # when the only times are inside comments, the hours are unknown, not open.
+    if _COMMENT.search(text) and not _TIMES.search(_COMMENT.sub("", text)):
+        return None, "the times are only given in a comment"
+    return parsed, None
 
 
 def parse_error(expression: str) -> str | None:
-    """Return why an expression is not valid OSM opening_hours syntax, or None when it is."""
-    try:
-        OpeningHours(expression, auto_country=False, auto_timezone=False)
-    except ParserError as exc:
-        return " ".join(str(exc).split())[:200]
-    return None
+    """Return why an expression can't be used as opening hours, or None when it can."""
+    return _read(expression)[1]
 
 
 def is_valid(expression: str) -> bool:
-    """Tell whether an expression is valid OSM opening_hours syntax."""
-    return _parse(expression) is not None
+    """Tell whether an expression can be evaluated as opening hours."""
+    return _read(expression)[0] is not None
 
 
 def is_open(expression: str | None, local_time: datetime) -> bool | None:
@@ -38,7 +50,7 @@ def is_open(expression: str | None, local_time: datetime) -> bool | None:
     """
     if expression is None or not expression.strip():
         return True
-    parsed = _parse(expression)
+    parsed = _read(expression)[0]
     if parsed is None:
         return None
     return parsed.is_open(local_time.replace(tzinfo=None))

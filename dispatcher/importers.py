@@ -49,6 +49,7 @@ class ImportReport:
 def _csv_rows(stream: IO[str]) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (first line number, row) for each record; quoted fields may span lines."""
     reader = csv.DictReader(stream)
+    _ = reader.fieldnames  # read the header first, so the first line number is right
     line = reader.line_num + 1
     for row in reader:
         yield line, {(k or "").strip(): (v or "").strip() for k, v in row.items()}
@@ -99,28 +100,33 @@ def import_volunteers(
     report = ImportReport()
 
     def write(session: Session, line: int, row: dict) -> None:
-        data = registry.check_volunteer(
-            phone=row.get("phone", ""),
-            name=row.get("name", ""),
-            language=row.get("language", "en"),
-            birth_year=row.get("birth_year", ""),
-            cert_expires=row.get("cert_expires", ""),
-            travel_mode=row.get("travel_mode", "walk"),
-            region=region,
-            today=now.date(),
-        )
+        fields: dict[str, str] = {}
+        data = None
+        try:
+            data = registry.check_volunteer(
+                phone=row.get("phone", ""),
+                name=row.get("name", ""),
+                language=row.get("language", "en"),
+                birth_year=row.get("birth_year", ""),
+                cert_expires=row.get("cert_expires", ""),
+                travel_mode=row.get("travel_mode", "walk"),
+                region=region,
+                today=now.date(),
+            )
+        except InvalidPayload as exc:
+            fields.update(exc.fields)
         places = []
         for label in ("home", "work"):
             lat, lon = row.get(f"{label}_lat", ""), row.get(f"{label}_lon", "")
             if lat or lon:
                 try:
-                    places.append(
-                        (label, *registry.check_place(lat, lon, row.get(f"{label}_schedule")))
-                    )
+                    checked = registry.check_place(lat, lon, row.get(f"{label}_schedule"))
+                    places.append((label, *checked))
                 except InvalidPayload as exc:
-                    raise InvalidPayload(
-                        exc.message, fields={f"{label}_{k}": v for k, v in exc.fields.items()}
-                    ) from exc
+                    fields.update({f"{label}_{k}": v for k, v in exc.fields.items()})
+        if fields or data is None:
+            # Every problem of the row at once, so one pass over the file fixes it.
+            raise InvalidPayload("invalid volunteer row", fields=fields)
         responder = session.scalars(
             select(Responder).where(Responder.phone == data.phone)
         ).one_or_none()
@@ -171,8 +177,11 @@ def import_aeds_geojson(
 
     def rows() -> Iterator[tuple[int, dict]]:
         for number, feature in enumerate(features, start=1):
-            props = dict((feature or {}).get("properties") or {})
-            geometry = (feature or {}).get("geometry") or {}
+            feature = feature if isinstance(feature, dict) else {}
+            props = feature.get("properties")
+            props = dict(props) if isinstance(props, dict) else {}
+            geometry = feature.get("geometry")
+            geometry = geometry if isinstance(geometry, dict) else {}
             coords = geometry.get("coordinates") if geometry.get("type") == "Point" else None
             if isinstance(coords, list) and len(coords) >= 2:
                 props["lon"], props["lat"] = str(coords[0]), str(coords[1])

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from requests.exceptions import RequestException
-from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http import HttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -75,7 +75,7 @@ class TwilioSender:
         started = time.perf_counter()
         try:
             message = self._client.messages.create(**kwargs)
-        except TwilioRestException as exc:
+        except (TwilioRestException, TwilioServiceException) as exc:
             log.warning(
                 "twilio refused message: http=%s code=%s in %.0f ms",
                 exc.status, exc.code, (time.perf_counter() - started) * 1000,
@@ -85,7 +85,8 @@ class TwilioSender:
                 provider_code=exc.code,
                 permanent=exc.code in PERMANENT_ERRORS,
             ) from exc
-        except (TwilioException, RequestException) as exc:
+        except (TwilioException, RequestException, ValueError) as exc:
+            # ValueError: a 2xx answer whose body is not JSON (a proxy or captive portal).
             log.warning(
                 "twilio unreachable: %s in %.0f ms",
                 type(exc).__name__, (time.perf_counter() - started) * 1000,
