@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,11 +28,14 @@ def create_app(
     if not settings["DATABASE_URL"]:
         os.makedirs(app.instance_path, exist_ok=True)
         settings["DATABASE_URL"] = f"sqlite:///{os.path.join(app.instance_path, 'dispatcher.db')}"
-    app.config.update(MAX_CONTENT_LENGTH=settings["MAX_BODY_BYTES"], JSON_SORT_KEYS=False)
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings["MAX_BODY_BYTES"],
+        SECRET_KEY=settings["SECRET_KEY"] or secrets.token_hex(32),
+    )
     _configure_logging(settings["LOG_LEVEL"])
 
     engine = make_engine(settings["DATABASE_URL"])
-    app.extensions["dispatcher"] = Runtime(
+    rt = app.extensions["dispatcher"] = Runtime(
         settings=settings,
         engine=engine,
         sessions=make_sessionmaker(engine),
@@ -42,11 +46,19 @@ def create_app(
     )
 
     from dispatcher import cli
-    from dispatcher.web import api, errors
+    from dispatcher.timers import Ticker
+    from dispatcher.web import api, errors, phones, twilio_hooks
 
     errors.register(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(twilio_hooks.bp)
+    if settings["SMS_BACKEND"] == "outbox":
+        app.register_blueprint(phones.bp)
     cli.register(app)
+    if float(settings["BACKGROUND_TICK_S"]) > 0:
+        # Started by the first request, so commands such as `db upgrade` start no thread.
+        ticker = Ticker(rt, float(settings["BACKGROUND_TICK_S"]))
+        app.before_request(ticker.start)
     return app
 
 

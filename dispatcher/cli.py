@@ -165,6 +165,79 @@ def outbox(limit: int) -> None:
 
 def register(app: Flask) -> None:
     """Attach the commands to an app."""
-    for group in (db_cli, clients_cli, import_cli, demo_cli):
+    for group in (db_cli, clients_cli, import_cli, demo_cli, phones_cli):
         app.cli.add_command(group)
     app.cli.add_command(outbox)
+    app.cli.add_command(tick)
+
+
+phones_cli = AppGroup("phones", help="Virtual phones: read and answer as a volunteer (outbox).")
+
+
+def _volunteer(session, who: str):
+    """Find a volunteer by public reference or phone number."""
+    from dispatcher.models import Responder
+    from dispatcher.registry import normalise_phone
+
+    found = session.scalars(select(Responder).where(Responder.ref == who.upper())).one_or_none()
+    if found is None:
+        try:
+            phone = normalise_phone(who, runtime().settings["DEFAULT_REGION"])
+        except Exception:  # noqa: BLE001 - not a number either: not found
+            return None
+        found = session.scalars(select(Responder).where(Responder.phone == phone)).one_or_none()
+    return found
+
+
+@phones_cli.command("show")
+@click.argument("who")
+def phones_show(who: str) -> None:
+    """Show a volunteer's SMS thread (WHO: public reference or phone number)."""
+    rt = runtime()
+    with rt.transaction() as session:
+        responder = _volunteer(session, who)
+        if responder is None:
+            raise click.ClickException(f"no volunteer {who}")
+        click.echo(f"{responder.name} ({responder.ref}, {responder.phone}, {responder.status})")
+        rows = session.scalars(
+            select(Message).where(Message.responder_id == responder.id).order_by(Message.id)
+        ).all()
+        for m in rows:
+            arrow = "->" if m.direction == "out" else "<-"
+            click.echo(f"{m.created_at.astimezone(rt.timezone):%H:%M:%S} {arrow} {m.body}")
+
+
+@phones_cli.command("reply")
+@click.argument("who")
+@click.argument("body")
+def phones_reply(who: str, body: str) -> None:
+    """Answer as a volunteer, as if from their phone (WHO: reference or phone number)."""
+    from dispatcher import conversation
+
+    rt = runtime()
+    if rt.settings["SMS_BACKEND"] != "outbox":
+        raise click.ClickException("virtual phones work only with the outbox SMS backend")
+    with rt.transaction() as session:
+        responder = _volunteer(session, who)
+        if responder is None:
+            raise click.ClickException(f"no volunteer {who}")
+        address, ref = responder.phone, responder.ref
+    conversation.receive(rt, sid=f"VP{uuid.uuid4().hex}", address=address, body=body,
+                         provider="outbox")
+    with rt.transaction() as session:
+        last = session.scalars(
+            select(Message).where(Message.responder_id == responder.id,
+                                  Message.direction == "out").order_by(Message.id.desc()).limit(3)
+        ).all()
+        click.echo(f"{ref} <- {body}")
+        for m in reversed(last):
+            click.echo(f"{ref} -> {m.body}")
+
+
+@click.command("tick")
+@with_appcontext
+def tick() -> None:
+    """Expire unanswered alerts and ask the next volunteers (run by cron or the queue)."""
+    from dispatcher.timers import expire_overdue
+
+    click.echo(f"{expire_overdue(runtime())} alerts expired")

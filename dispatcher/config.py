@@ -41,6 +41,23 @@ DEFAULTS: dict[str, Any] = {
     "MIN_PATIENT_AGE": 8,
     "FATIGUE_MAX_ALERTS_24H": 3,
     "DISPATCHABLE_KINDS": "cardiac_arrest",
+    "WAVE_TIMEOUT_S": 30,
+    # Targets: at least this many doing CPR, up to this many fetching an AED, this many at most.
+    "TARGET_CPR": 1,
+    "TARGET_AED": 2,
+    "MAX_ACCEPTED": 5,
+    # An AED run must arrive before the ambulance, with a detour of at most this share of the
+    # direct way (or this many metres, whichever is more), plus the time to take the AED.
+    "AED_MAX_DETOUR_PCT": 50,
+    "AED_MIN_DETOUR_M": 400,
+    "AED_PICKUP_S": 60,
+    # Assumed when the control room does not say when the ambulance arrives.
+    "DEFAULT_EMS_ETA_S": 600,
+    "PAUSE_DEFAULT_H": 8,
+    # Seconds between checks for unanswered alerts; 0 leaves it to `flask tick` or the queue.
+    "BACKGROUND_TICK_S": 0,
+    # Signs the web pages' sessions (CSRF tokens); a random one per process when unset.
+    "SECRET_KEY": "",
     # Message templates.
     "MAP_LINK_TEMPLATE": "https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=18/{lat:.5f}/{lon:.5f}",
     # Privacy.

@@ -86,7 +86,7 @@ def seed(
             source_ref=f"demo-{i}", name=f"{place} {i + 1}", lat=lat, lon=lon,
             access_notes=f"By the main entrance of the {place.lower()}",
             opening_hours=rng.choice(HOURS), hours_valid=True, access="public",
-            created_at=now,
+            created_at=now, updated_at=now,
         ))
     session.flush()
     return DemoSummary(volunteers, aeds)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 
-from opening_hours import OpeningHours, ParserError
+from opening_hours import OpeningHours, ParserError, State
 
 _COMMENT = re.compile(r'"[^"]*"')
 # What gives a rule its times outside comments: a clock time, 24/7, or a solar event.
@@ -54,3 +54,27 @@ def is_open(expression: str | None, local_time: datetime) -> bool | None:
     if parsed is None:
         return None
     return parsed.is_open(local_time.replace(tzinfo=None))
+
+
+def today(expression: str | None, local_time: datetime) -> str | None:
+    """Return the open hours of the local day, e.g. "08:00-12:00, 13:00-17:00", or "24h".
+
+    None when the expression cannot be read or there are no open hours that day.
+    """
+    if expression is None or not expression.strip():
+        return "24h"
+    parsed = _read(expression)[0]
+    if parsed is None:
+        return None
+    start = local_time.replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
+    end = start + timedelta(days=1)
+    spans = [
+        (max(a, start), min(b or end, end))
+        for a, b, state, _ in parsed.intervals(start, end)
+        if state == State.OPEN
+    ]
+    if not spans:
+        return None
+    if spans == [(start, end)]:
+        return "24h"
+    return ", ".join(f"{a:%H:%M}-{'24:00' if b == end else f'{b:%H:%M}'}" for a, b in spans)

@@ -225,6 +225,7 @@ def _import_aeds(
             else None
         )
         aed = aed or Aed(source_ref=source_ref, created_at=now)
+        aed.updated_at = now
         aed.lat, aed.lon = lat, lon
         aed.name = (row.get("name") or row.get("operator") or "AED")[:200]
         aed.access_notes = " ".join(

@@ -99,6 +99,7 @@ class Responder(Base):
     cert_expires: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | opted_out
     paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     travel_mode: Mapped[str] = mapped_column(String(8), default="walk")  # walk | bike | car
     channel: Mapped[str] = mapped_column(String(12), default="sms")  # sms | whatsapp
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -156,6 +157,8 @@ class Aed(Base):
     access: Mapped[str] = mapped_column(String(20), default="public")  # public | restricted
     cabinet_code_note: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Each process's AED index reloads when the count or the newest change moves.
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class Incident(Base):
@@ -217,6 +220,11 @@ class Alert(Base):
     distance_m: Mapped[float] = mapped_column(Float)
     eta_s: Mapped[float] = mapped_column(Float)
     position_kind: Mapped[str] = mapped_column(String(12))
+    # Where the volunteer was taken to be when alerted: the start of their route.
+    origin_lat: Mapped[float | None] = mapped_column(Float)
+    origin_lon: Mapped[float | None] = mapped_column(Float)
+    # An alert unanswered by then expires and the next volunteer is asked.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     role: Mapped[str | None] = mapped_column(String(8))  # cpr | aed
     aed_id: Mapped[int | None] = mapped_column(ForeignKey("aeds.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -35,12 +35,14 @@ def queue_message(
     return message
 
 
-def deliver(rt: Runtime, message_ids: Iterable[int]) -> None:
-    """Hand queued messages to the SMS provider and record what it answered.
+def deliver(rt: Runtime, message_ids: Iterable[int]) -> list[tuple[int, SmsSendError]]:
+    """Hand queued messages to the SMS provider; record its answers; return the failures.
 
     A message is claimed (queued -> sending) in its own short transaction first, so a
     message is handed to the provider at most once even if two workers deliver it.
+    What a failure means for the alert is decided by the caller (`delivery.send`).
     """
+    failures: list[tuple[int, SmsSendError]] = []
     callback = rt.settings["PUBLIC_BASE_URL"].rstrip("/") + "/sms/status"
     for message_id in message_ids:
         with rt.transaction() as session:
@@ -56,6 +58,7 @@ def deliver(rt: Runtime, message_ids: Iterable[int]) -> None:
             result = rt.sms.send(message.address, message.body, status_callback=callback)
         except SmsSendError as exc:
             _record_failure(rt, message_id, exc)
+            failures.append((message_id, exc))
             continue
         with rt.transaction() as session:
             row = session.get(Message, message_id)
@@ -64,16 +67,15 @@ def deliver(rt: Runtime, message_ids: Iterable[int]) -> None:
             row.sid, row.status, row.updated_at = result.sid, status, rt.clock.now()
             if row.alert_id and row.purpose == "alert":
                 _advance_alert(session, row.alert_id, "sent", rt)
+    return failures
 
 
 def _record_failure(rt: Runtime, message_id: int, exc: SmsSendError) -> None:
-    """Mark a message failed, and its alert too when it was the alert itself."""
+    """Mark a message failed with the provider's error code."""
     log.warning("sms %s not sent: %s", message_id, exc.message)
     with rt.transaction() as session:
         row = session.get(Message, message_id)
         row.status, row.error_code, row.updated_at = "failed", exc.provider_code, rt.clock.now()
-        if row.alert_id and row.purpose == "alert":
-            _advance_alert(session, row.alert_id, "failed", rt)
 
 
 def _advance_alert(session: Session, alert_id: int, state: str, rt: Runtime) -> None:

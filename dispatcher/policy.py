@@ -32,6 +32,14 @@ class Policy:
     fatigue_max_24h: int = 3
     live_ttl: timedelta = timedelta(minutes=15)
     dispatchable_kinds: frozenset[str] = frozenset({"cardiac_arrest"})
+    wave_timeout: timedelta = timedelta(seconds=30)
+    target_cpr: int = 1
+    target_aed: int = 2
+    max_accepted: int = 5
+    aed_max_detour_pct: float = 50
+    aed_min_detour_m: float = 400
+    aed_pickup_s: float = 60
+    default_ems_eta_s: int = 600
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> Policy:
@@ -49,6 +57,14 @@ class Policy:
             fatigue_max_24h=int(settings["FATIGUE_MAX_ALERTS_24H"]),
             live_ttl=timedelta(seconds=int(settings["LIVE_POSITION_TTL_S"])),
             dispatchable_kinds=frozenset(kinds),
+            wave_timeout=timedelta(seconds=int(settings["WAVE_TIMEOUT_S"])),
+            target_cpr=int(settings["TARGET_CPR"]),
+            target_aed=int(settings["TARGET_AED"]),
+            max_accepted=int(settings["MAX_ACCEPTED"]),
+            aed_max_detour_pct=float(settings["AED_MAX_DETOUR_PCT"]),
+            aed_min_detour_m=float(settings["AED_MIN_DETOUR_M"]),
+            aed_pickup_s=float(settings["AED_PICKUP_S"]),
+            default_ems_eta_s=int(settings["DEFAULT_EMS_ETA_S"]),
         )
 
 

@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from dispatcher.aeds import AedDirectory
 from dispatcher.clock import Clock
 from dispatcher.db import transaction
 from dispatcher.policy import Policy
@@ -31,6 +32,7 @@ class Runtime:
     policy: Policy
     timezone: ZoneInfo
     index: ResponderIndex = field(default_factory=ResponderIndex)
+    aeds: AedDirectory = field(default_factory=AedDirectory)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

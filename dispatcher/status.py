@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatcher.dispatch import OPEN_ALERT_STATES, find_incident
 from dispatcher.errors import UnknownIncident
+from dispatcher.incidents import OPEN_ALERT_STATES, find_incident
 from dispatcher.models import Aed, Alert, Client, Incident, TimelineEvent
 
 

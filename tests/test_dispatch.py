@@ -368,7 +368,8 @@ def test_alert_rows_are_written_with_the_incident_before_any_sms_is_sent(client,
     with rt.transaction() as session:
         assert session.scalars(select(Incident.external_id)).all() == ["CAD-1"]
         failed = session.scalars(select(Message.status).where(Message.purpose == "alert")).all()
-    assert failed == ["failed"] * 3
+    # 30003 is transient: each alert is tried once more before it counts as failed.
+    assert failed == ["failed"] * 6
 
 
 # --- nobody to text ----------------------------------------------------------------------

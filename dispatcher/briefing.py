@@ -1,0 +1,72 @@
+"""The details a volunteer gets after saying YES: where to go, how to get in, what to do."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from dispatcher import hours
+from dispatcher.aeds import AedRecord
+from dispatcher.models import Alert, Incident
+from dispatcher.sms.gsm7 import segments, to_gsm7
+from dispatcher.sms.templates import BUDGET, render
+
+
+def map_link(template: str, lat: float, lon: float) -> str:
+    """Render the configured map link for a place."""
+    return template.format(lat=lat, lon=lon)
+
+
+def details(
+    *, language: str, incident: Incident, alert: Alert, aed: AedRecord | None,
+    map_template: str, local_now: datetime,
+) -> str:
+    """Render the role's details; shorten the notes, then the AED's, to stay within budget."""
+    kind = "details_aed" if aed is not None else "details_cpr"
+    values = dict(
+        address=incident.address or f"{incident.lat:.5f}, {incident.lon:.5f}",
+        map=map_link(map_template, incident.lat, incident.lon),
+        code=alert.code,
+    )
+    if aed is not None:
+        today = hours.today(aed.opening_hours, local_now)
+        values.update(
+            aed_name=aed.name or "AED",
+            aed_hours=render("aed_hours_today", language, hours=today) if today else "",
+        )
+    # Free text is rewritten into GSM-7, so one odd character cannot cost half the room.
+    notes = _sentence(to_gsm7(incident.notes or ""))
+    access = to_gsm7(aed.access_notes if aed else "").rstrip(" .")
+    # Cut the free text, a little at a time, until the message fits its budget.
+    for _ in range(400):
+        text = _tidy(render(kind, language, notes=notes, aed_access=access, **values))
+        if segments(text) <= BUDGET[kind]:
+            return text
+        if notes:
+            notes = _shorten(notes)
+        elif access:
+            access = _shorten(access, keep_stop=False)
+        else:
+            break
+    return _tidy(render(kind, language, notes="", aed_access="", **values))
+
+
+def _tidy(text: str) -> str:
+    """Mend the punctuation an empty field leaves behind ("Gym,  (open" or "Gym, .")."""
+    return re.sub(r",\s*\.", ".", re.sub(r",\s+\(", " (", text))
+
+
+def _sentence(text: str) -> str:
+    """Turn free text into a sentence followed by a space, or nothing."""
+    text = " ".join((text or "").split())
+    if not text:
+        return ""
+    return (text if text.endswith((".", "!", "?")) else text + ".") + " "
+
+
+def _shorten(text: str, keep_stop: bool = True) -> str:
+    """Drop the last word of the text, marking the cut with an ellipsis."""
+    words = text.rstrip(". ").removesuffix("...").split()
+    if len(words) <= 1:
+        return ""
+    return " ".join(words[:-1]) + ("... " if keep_stop else "...")

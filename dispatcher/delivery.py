@@ -1,0 +1,82 @@
+"""Getting messages to volunteers: send, follow delivery reports, retry once, replace on failure."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+
+from dispatcher import incidents, outbound, waves
+from dispatcher.models import Alert, Message, Responder
+from dispatcher.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+OPTED_OUT = 21610  # Twilio: the number has opted out of messages from us
+# Delivery states in the order they happen; a report never moves a message backwards.
+RANK = {"queued": 0, "accepted": 0, "scheduled": 0, "sending": 1, "sent": 2,
+        "delivered": 3, "undelivered": 3, "failed": 3, "read": 4}
+FAILED = ("failed", "undelivered")
+
+
+def send(rt: Runtime, message_ids: Iterable[int]) -> None:
+    """Hand messages to the provider; deal with each failure, which may queue more to send."""
+    pending = list(message_ids)
+    while pending:
+        failures = outbound.deliver(rt, pending)
+        pending = []
+        for message_id, error in failures:
+            pending += _after_failure(rt, message_id, error.provider_code, error.permanent)
+
+
+def receive_status(rt: Runtime, sid: str, status: str, error_code: int | None) -> bool:
+    """Apply a provider's delivery report; return False for an unknown SID or a stale report."""
+    status = status.lower()
+    if status not in RANK:
+        return False
+    with rt.transaction() as session:
+        message = session.scalars(
+            select(Message).where(Message.sid == sid).with_for_update()
+        ).one_or_none()
+        if message is None or RANK[status] <= RANK.get(message.status, 0):
+            return False
+        message.status, message.updated_at = status, rt.clock.now()
+        message.error_code = error_code or message.error_code
+        if status == "delivered" and message.purpose == "alert" and message.alert_id:
+            alert = session.get(Alert, message.alert_id)
+            if alert.state in ("pending", "sent"):
+                alert.state, alert.updated_at = "delivered", rt.clock.now()
+        message_id = message.id
+    if status in FAILED:
+        # 30003 (unreachable) and other delivery failures are worth one more try.
+        send(rt, _after_failure(rt, message_id, error_code, error_code == OPTED_OUT))
+    return True
+
+
+def _after_failure(rt: Runtime, message_id: int, code: int | None, permanent: bool) -> list[int]:
+    """Honour an opt-out, retry a transient failure once, else replace the volunteer."""
+    now = rt.clock.now()
+    with rt.transaction() as session:
+        message = session.get(Message, message_id)
+        responder = session.get(Responder, message.responder_id) if message.responder_id else None
+        if code == OPTED_OUT and responder is not None and responder.status != "opted_out":
+            log.info("provider reports an opt-out; volunteer %s marked opted out", responder.ref)
+            responder.status, responder.opted_out_at = "opted_out", now
+        if message.purpose != "alert" or message.alert_id is None:
+            return []
+        alert = session.get(Alert, message.alert_id)
+        tries = session.scalar(
+            select(func.count()).where(Message.alert_id == alert.id, Message.purpose == "alert")
+        )
+        if not permanent and tries < 2 and alert.state in ("pending", "sent", "delivered"):
+            retry = outbound.queue_message(rt, session, responder, message.body,
+                                           purpose="alert", alert=alert)
+            if retry is not None:
+                return [retry.id]
+        incident = incidents.lock_incident(session, alert.incident_id)
+        if alert.state not in ("pending", "sent", "delivered"):
+            return []  # answered, expired or stood down meanwhile: nobody to replace
+        alert.state, alert.updated_at = "failed", now
+        incidents.note(session, incident, "alert.failed", now, ref=responder.ref, code=code)
+        return waves.replace_volunteers(rt, session, incident, 1)

@@ -1,0 +1,198 @@
+"""Waves of alerts: pick the best eligible volunteers near an incident and text them."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dispatcher import outbound, roles, spatial
+from dispatcher import policy as rules
+from dispatcher.incidents import OPEN_ALERT_STATES, note
+from dispatcher.models import Alert, Incident, Responder
+from dispatcher.runtime import Runtime
+from dispatcher.sms.templates import render_alert
+from geo import bearing_deg, compass_point
+
+CANDIDATE_CHUNK = 200
+
+
+def alert_wave(
+    rt: Runtime,
+    session: Session,
+    incident: Incident,
+    *,
+    wave: int,
+    radius_m: int,
+    size: int | None = None,
+    why: str = "wave",
+) -> list[int]:
+    """Alert the best eligible volunteers within the radius; return the queued message ids.
+
+    `size` limits how many (a replacement asks one); `why` names the timeline entry.
+    """
+    policy = rt.policy if size is None else replace(rt.policy, wave_size=size)
+    now = rt.clock.now()
+    local_now = now.astimezone(rt.timezone)
+    found = spatial.nearby(
+        rt.index,
+        session,
+        rt.policy,
+        lat=incident.lat,
+        lon=incident.lon,
+        radius_m=radius_m,
+        now=now,
+        local_now=local_now,
+    )
+    already = set(
+        session.scalars(select(Alert.responder_id).where(Alert.incident_id == incident.id))
+    )
+    found = [c for c in found if c.responder_id not in already]
+    chosen: list[rules.Candidate] = []
+    skipped: dict[str, int] = {}
+    for start in range(0, len(found), CANDIDATE_CHUNK):
+        chunk = found[start : start + CANDIDATE_CHUNK]
+        volunteers = volunteers_for(session, [c.responder_id for c in chunk], now)
+        picked, passed = rules.select_wave(
+            policy,
+            chunk,
+            volunteers,
+            on=local_now.date(),
+            now=now,
+            already_alerted=len(already),
+            in_wave=len(chosen),
+        )
+        chosen += picked
+        for reason, count in passed.items():
+            skipped[reason] = skipped.get(reason, 0) + count
+        if len(chosen) >= policy.wave_size or len(already) + len(chosen) >= policy.max_alerted:
+            break
+    incident.radius_m = radius_m
+    message_ids = [_alert(rt, session, incident, c, wave, now) for c in chosen]
+    note(
+        session,
+        incident,
+        why,
+        now,
+        wave=wave,
+        radius_m=radius_m,
+        found=len(found),
+        alerted=len(chosen),
+        passed_over=skipped,
+    )
+    if chosen:
+        incident.dispatch_status, incident.reason = "alerting", None
+    elif not already and why == "wave":
+        incident.dispatch_status = "no_candidates"
+        incident.reason = f"no eligible volunteer within {radius_m} m"
+    return [m for m in message_ids if m is not None]
+
+
+def volunteers_for(
+    session: Session, responder_ids: Iterable[int], now: datetime
+) -> dict[int, rules.Volunteer]:
+    """Load what eligibility needs for these volunteers, in three set queries."""
+    ids = list(responder_ids)
+    engaged = set(
+        session.scalars(
+            select(Alert.responder_id)
+            .join(Incident, Incident.id == Alert.incident_id)
+            .where(
+                Alert.responder_id.in_(ids),
+                Alert.state.in_(OPEN_ALERT_STATES),
+                Incident.state == "open",
+            )
+        )
+    )
+    recent = dict(
+        session.execute(
+            select(Alert.responder_id, func.count())
+            .where(
+                Alert.responder_id.in_(ids),
+                Alert.created_at >= now - timedelta(hours=24),
+                Alert.state != "failed",  # a text that never reached them did not tire them
+            )
+            .group_by(Alert.responder_id)
+        ).all()
+    )
+    return {
+        r.id: rules.Volunteer(
+            id=r.id,
+            birth_year=r.birth_year,
+            cert_expires=r.cert_expires,
+            status=r.status,
+            paused_until=r.paused_until,
+            engaged=r.id in engaged,
+            alerts_24h=recent.get(r.id, 0),
+            travel_mode=r.travel_mode,
+        )
+        for r in session.scalars(select(Responder).where(Responder.id.in_(ids)))
+    }
+
+
+def _alert(
+    rt: Runtime,
+    session: Session,
+    incident: Incident,
+    c: rules.Candidate,
+    wave: int,
+    now: datetime,
+) -> int | None:
+    """Write one alert and its message; return the message id."""
+    responder = session.get(Responder, c.responder_id)
+    alert = Alert(
+        incident_id=incident.id,
+        responder_id=responder.id,
+        wave=wave,
+        state="pending",
+        code=f"{1000 + secrets.randbelow(9000)}",
+        distance_m=round(c.distance_m, 1),
+        eta_s=round(c.eta_s, 1),
+        position_kind=c.position.kind,
+        origin_lat=c.position.lat,
+        origin_lon=c.position.lon,
+        expires_at=now + rt.policy.wave_timeout,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(alert)
+    session.flush()
+    compass = compass_point(bearing_deg(c.position.lat, c.position.lon, incident.lat, incident.lon))
+    body = render_alert(
+        responder.language, distance_m=c.distance_m, compass=compass, area=None, code=alert.code
+    )
+    message = outbound.queue_message(rt, session, responder, body, purpose="alert", alert=alert)
+    return message.id if message else None
+
+
+def going_roles(session: Session, incident_id: int) -> list[str]:
+    """Return the roles of the volunteers who accepted and are going."""
+    return list(
+        session.scalars(
+            select(Alert.role).where(
+                Alert.incident_id == incident_id, Alert.state == "accepted", Alert.role.is_not(None)
+            )
+        )
+    )
+
+
+def replace_volunteers(rt: Runtime, session: Session, incident: Incident, count: int) -> list[int]:
+    """Ask the next eligible volunteers in place of those who said no, failed or stayed silent."""
+    if count <= 0 or incident.state != "open" or incident.radius_m is None:
+        return []
+    if roles.targets_met(rt.policy, going_roles(session, incident.id)):
+        return []
+    wave = session.scalar(select(func.max(Alert.wave)).where(Alert.incident_id == incident.id))
+    return alert_wave(
+        rt,
+        session,
+        incident,
+        wave=wave or 1,
+        radius_m=incident.radius_m,
+        size=count,
+        why="replacement",
+    )

@@ -1,0 +1,92 @@
+"""Virtual phones: read each volunteer's SMS thread and reply as them (outbox mode only).
+
+For demos, drills and training without real phones. Served only when the SMS provider
+is the outbox, so real volunteers' numbers are never shown where real texts are sent.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import uuid
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from sqlalchemy import func, or_, select
+
+from dispatcher import conversation
+from dispatcher.models import Message, Responder
+from dispatcher.runtime import runtime
+
+bp = Blueprint("phones", __name__, url_prefix="/phones")
+QUICK_REPLIES = ("YES", "NO", "HERE", "HELP", "PAUSE 8", "RESUME", "STOP", "START")
+
+
+def csrf_token() -> str:
+    """Return this browser session's CSRF token, making one if needed."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return session["csrf"]
+
+
+def _check_csrf() -> None:
+    """Refuse a form post without this session's token."""
+    sent = request.form.get("csrf", "")
+    if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+        abort(400, "the form expired; reload the page and try again")
+
+
+@bp.get("/")
+def threads():
+    """List the volunteers who have messages, newest first, or those matching a search."""
+    rt = runtime()
+    query = request.args.get("q", "").strip()
+    with rt.transaction() as db:
+        latest = (
+            select(Message.responder_id, func.max(Message.id).label("last"))
+            .where(Message.responder_id.is_not(None))
+            .group_by(Message.responder_id)
+            .subquery()
+        )
+        rows = select(Responder, Message).join(latest, latest.c.responder_id == Responder.id)
+        rows = rows.join(Message, Message.id == latest.c.last)
+        if query:
+            like = f"%{query}%"
+            rows = rows.where(or_(Responder.ref.ilike(like), Responder.phone.ilike(like),
+                                  Responder.name.ilike(like)))
+        found = db.execute(rows.order_by(latest.c.last.desc()).limit(100)).all()
+        tz = rt.timezone
+        return render_template("phones/list.html", rows=found, query=query, tz=tz)
+
+
+@bp.get("/<ref>")
+def thread(ref: str):
+    """Show one volunteer's messages, with a box to answer as them."""
+    rt = runtime()
+    with rt.transaction() as db:
+        responder = db.scalars(select(Responder).where(Responder.ref == ref)).one_or_none()
+        if responder is None:
+            abort(404)
+        messages = db.scalars(
+            select(Message).where(Message.responder_id == responder.id).order_by(Message.id)
+        ).all()
+        return render_template(
+            "phones/thread.html", responder=responder, messages=messages, tz=rt.timezone,
+            csrf=csrf_token(), quick=QUICK_REPLIES,
+        )
+
+
+@bp.post("/<ref>")
+def reply(ref: str):
+    """Send a reply as the volunteer, exactly as if it came from their phone."""
+    _check_csrf()
+    rt = runtime()
+    body = request.form.get("body", "").strip()
+    with rt.transaction() as db:
+        responder = db.scalars(select(Responder).where(Responder.ref == ref)).one_or_none()
+        if responder is None:
+            abort(404)
+        address = responder.phone
+    if body:
+        conversation.receive(rt, sid=f"VP{uuid.uuid4().hex}", address=address, body=body[:1600],
+                             provider="outbox")
+    return redirect(url_for("phones.thread", ref=ref) + "#end")
