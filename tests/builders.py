@@ -99,3 +99,58 @@ def create_incident(http, control_room, rt: Runtime, external_id="CAD-1", at=CEN
     now = rt.clock.now()
     return post_event(http, control_room, event("incident.created",
                                                 incident_data(external_id, at, **kw), now), at=now)
+
+
+TWILIO_TOKEN = "test-auth-token-0123456789abcdef"
+
+
+def twilio_settings() -> dict:
+    """Settings under which the Twilio webhooks accept requests signed with TWILIO_TOKEN."""
+    return {"TWILIO_AUTH_TOKEN": TWILIO_TOKEN, "PUBLIC_BASE_URL": "https://dispatch.example.org"}
+
+
+def twilio_post(http, path: str, params: dict, *, token: str = TWILIO_TOKEN,
+                base: str = "https://dispatch.example.org", signature: str | None = None):
+    """Post a form to a Twilio webhook, signed as Twilio signs it for the public URL."""
+    from twilio.request_validator import RequestValidator
+
+    if signature is None:
+        signature = RequestValidator(token).compute_signature(base + path, params)
+    return http.post(path, data=params, headers={"X-Twilio-Signature": signature})
+
+
+_sids = itertools.count(1)
+
+
+def sms_from(http, responder, body: str, *, sid: str | None = None):
+    """Post a volunteer's SMS to /sms/inbound as Twilio would; return the response."""
+    params = {
+        "MessageSid": sid or f"SMin{next(_sids):030d}", "From": responder.phone,
+        "To": "+46700000000", "Body": body, "NumMedia": "0",
+    }
+    return twilio_post(http, "/sms/inbound", params)
+
+
+def status_report(http, sid: str, status: str, error_code: int | None = None):
+    """Post a delivery report to /sms/status as Twilio would; return the response."""
+    params = {"MessageSid": sid, "MessageStatus": status}
+    if error_code is not None:
+        params["ErrorCode"] = str(error_code)
+    return twilio_post(http, "/sms/status", params)
+
+
+def make_aed(rt: Runtime, *, at: tuple[float, float], name: str = "Test AED",
+             opening_hours: str | None = "24/7", access: str = "public",
+             access_notes: str = "By the entrance"):
+    """Register an AED; return its id."""
+    from dispatcher import hours
+    from dispatcher.models import Aed
+
+    now = rt.clock.now()
+    with rt.transaction() as session:
+        aed = Aed(name=name, lat=at[0], lon=at[1], opening_hours=opening_hours,
+                  hours_valid=None if opening_hours is None else hours.is_valid(opening_hours),
+                  access=access, access_notes=access_notes, created_at=now, updated_at=now)
+        session.add(aed)
+        session.flush()
+        return aed.id
