@@ -139,7 +139,19 @@ def _accept(
     aeds = []
     if not arrived and going.count(roles.CPR) >= rt.policy.target_cpr:
         radius = roles.aed_search_radius(rt.policy, alert.distance_m)
-        aeds = rt.aeds.open_near(session, incident.lat, incident.lon, radius, local_now)
+        taken = set(
+            session.scalars(
+                select(Alert.aed_id).where(
+                    Alert.incident_id == incident.id, Alert.state == "accepted",
+                    Alert.aed_id.is_not(None),
+                )
+            )
+        )
+        # One runner per AED: a second runner to the same cabinet would find it empty.
+        aeds = [
+            a for a in rt.aeds.open_near(session, incident.lat, incident.lon, radius, local_now)
+            if a.id not in taken
+        ]
     elapsed = (now - incident.created_at).total_seconds()
     ems_left = (incident.ems_eta_s or rt.policy.default_ems_eta_s) - elapsed
     role = roles.assign(
