@@ -17,7 +17,7 @@ from dispatcher import conversation
 from dispatcher.models import Message, Responder
 from dispatcher.runtime import runtime
 
-bp = Blueprint("phones", __name__, url_prefix="/phones")
+bp = Blueprint("phones", __name__, url_prefix="/phones", template_folder="templates")
 QUICK_REPLIES = ("YES", "NO", "HERE", "HELP", "PAUSE 8", "RESUME", "STOP", "START")
 
 
