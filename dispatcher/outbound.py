@@ -60,6 +60,12 @@ def deliver(rt: Runtime, message_ids: Iterable[int]) -> list[tuple[int, SmsSendE
             _record_failure(rt, message_id, exc)
             failures.append((message_id, exc))
             continue
+        except Exception as exc:  # noqa: BLE001 - an adapter bug must not strand the message
+            log.exception("sms %s: the provider adapter failed unexpectedly", message_id)
+            error = SmsSendError(f"provider adapter failed: {type(exc).__name__}")
+            _record_failure(rt, message_id, error)
+            failures.append((message_id, error))
+            continue
         with rt.transaction() as session:
             row = session.get(Message, message_id)
             # Our "queued" means not yet handed over; whatever the provider calls it, it has it now.

@@ -33,7 +33,8 @@ def _signed() -> bool:
         return False
     base = runtime().settings["PUBLIC_BASE_URL"].rstrip("/")
     url = base + request.full_path.rstrip("?")
-    return RequestValidator(token).validate(url, request.form.to_dict(flat=True), signature)
+    # The whole form, so a repeated key is checked with every value Twilio signed.
+    return RequestValidator(token).validate(url, request.form, signature)
 
 
 @bp.post("/inbound")
