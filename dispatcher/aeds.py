@@ -69,8 +69,8 @@ class AedDirectory:
     ) -> list[AedOption]:
         """Return the public AEDs within the radius that are certainly open at the local time.
 
-        An AED whose hours cannot be read counts as closed: sending a volunteer to a locked
-        door costs the patient minutes.
+        An AED without hours, or whose hours cannot be read, counts as closed: sending a
+        volunteer to a locked door costs the patient minutes.
         """
         self.sync(session)
         with self._lock:
@@ -79,5 +79,7 @@ class AedDirectory:
         return [
             AedOption(r.id, r.lat, r.lon)
             for r in records
-            if r.public and hours.is_open(r.opening_hours, local_now) is True
+            if r.public
+            and r.opening_hours is not None
+            and hours.is_open(r.opening_hours, local_now) is True
         ]

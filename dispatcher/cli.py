@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from dispatcher import clients, demo, importers
 from dispatcher.db import upgrade
@@ -222,15 +222,18 @@ def phones_reply(who: str, body: str) -> None:
         if responder is None:
             raise click.ClickException(f"no volunteer {who}")
         address, ref = responder.phone, responder.ref
+        seen = session.scalar(select(func.max(Message.id))) or 0
     conversation.receive(rt, sid=f"VP{uuid.uuid4().hex}", address=address, body=body,
                          provider="outbox")
+    click.echo(f"{ref} <- {body}")
     with rt.transaction() as session:
-        last = session.scalars(
-            select(Message).where(Message.responder_id == responder.id,
-                                  Message.direction == "out").order_by(Message.id.desc()).limit(3)
+        answers = session.scalars(
+            select(Message)
+            .where(Message.responder_id == responder.id, Message.direction == "out",
+                   Message.id > seen)
+            .order_by(Message.id)
         ).all()
-        click.echo(f"{ref} <- {body}")
-        for m in reversed(last):
+        for m in answers:
             click.echo(f"{ref} -> {m.body}")
 
 
