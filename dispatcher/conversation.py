@@ -94,7 +94,8 @@ def _act(
     record.alert_id = alert.id
     incident = incidents.lock_incident(session, alert.incident_id)
     session.refresh(alert)  # its state as of the lock, not as first read
-    if incident.state != "open" or alert.state == "stood_down":
+    # One told "enough" who went anyway and says HERE is there: their arrival is recorded.
+    if incident.state != "open" or (alert.state == "stood_down" and reply.intent != "arrived"):
         return say("no_longer_needed", code=alert.code)
     if reply.intent == "decline":
         return _decline(rt, session, incident, alert, now) + say("declined")
