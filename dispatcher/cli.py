@@ -176,6 +176,7 @@ phones_cli = AppGroup("phones", help="Virtual phones: read and answer as a volun
 
 def _volunteer(session, who: str):
     """Find a volunteer by public reference or phone number."""
+    from dispatcher.errors import InvalidPayload
     from dispatcher.models import Responder
     from dispatcher.registry import normalise_phone
 
@@ -183,7 +184,7 @@ def _volunteer(session, who: str):
     if found is None:
         try:
             phone = normalise_phone(who, runtime().settings["DEFAULT_REGION"])
-        except Exception:  # noqa: BLE001 - not a number either: not found
+        except InvalidPayload:  # not a reference, not a number either: not found
             return None
         found = session.scalars(select(Responder).where(Responder.phone == phone)).one_or_none()
     return found

@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 from dispatcher import incidents, outbound, waves
 from dispatcher.models import Alert, Message, Responder
 from dispatcher.runtime import Runtime
+from dispatcher.sms import OPTED_OUT, PERMANENT_ERRORS
 
 log = logging.getLogger(__name__)
 
-OPTED_OUT = 21610  # Twilio: the number has opted out of messages from us
 # Delivery states in the order they happen; a report never moves a message backwards.
 RANK = {"queued": 0, "accepted": 0, "scheduled": 0, "sending": 1, "sent": 2,
         "delivered": 3, "undelivered": 3, "failed": 3, "read": 4}
@@ -50,7 +50,7 @@ def receive_status(rt: Runtime, sid: str, status: str, error_code: int | None) -
         message_id = message.id
     if status in FAILED:
         # 30003 (unreachable) and other delivery failures are worth one more try.
-        send(rt, _after_failure(rt, message_id, error_code, error_code == OPTED_OUT))
+        send(rt, _after_failure(rt, message_id, error_code, error_code in PERMANENT_ERRORS))
     return True
 
 

@@ -249,7 +249,7 @@ class Message(Base):
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), index=True)
     provider: Mapped[str] = mapped_column(String(12))
     sid: Mapped[str | None] = mapped_column(String(64), unique=True)
-    # queued | sending | sent | delivered | failed | undelivered | received
+    # queued | sending | sent | delivered | failed | undelivered | cancelled | received
     status: Mapped[str] = mapped_column(String(12))
     error_code: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -6,7 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["ProviderMessage", "SmsSender", "address_for", "build_sender"]
+__all__ = ["OPTED_OUT", "PERMANENT_ERRORS", "ProviderMessage", "SmsSender", "address_for",
+           "build_sender"]
+
+# Provider error codes that no retry can fix: opted out, invalid number, not a mobile.
+# They mean the same whether the send is refused at once or a delivery report says so.
+OPTED_OUT = 21610
+PERMANENT_ERRORS = frozenset({OPTED_OUT, 21211, 21614})
 
 
 @dataclass(frozen=True)

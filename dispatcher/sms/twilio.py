@@ -14,12 +14,9 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from dispatcher.errors import SmsSendError
-from dispatcher.sms import ProviderMessage
+from dispatcher.sms import PERMANENT_ERRORS, ProviderMessage
 
 log = logging.getLogger(__name__)
-
-# Twilio error codes that no retry can fix: opted out, invalid number, not a mobile.
-PERMANENT_ERRORS = frozenset({21610, 21211, 21614})
 
 
 class TwilioSender:

@@ -417,6 +417,19 @@ def test_an_opted_out_number_is_not_retried_and_the_next_nearest_is_alerted(
     assert len(sms.to(second.phone)) == 1
 
 
+@pytest.mark.parametrize("code", [21211, 21614])
+def test_a_report_of_an_invalid_or_landline_number_is_not_retried_and_the_next_is_alerted(
+    client, rt, sms, first, second, alert_sid, code
+):
+    response = status_report(client, alert_sid, "undelivered", code)
+
+    assert_empty_twiml(response)
+    assert len(sms.to(first.phone)) == 1  # no retry: no second try can reach that number
+    assert responder_status(rt, first) == "active"
+    assert alert_states(rt) == {first.phone: "failed", second.phone: "sent"}
+    assert len(sms.to(second.phone)) == 1
+
+
 @pytest.mark.parametrize("word", ["exploded", "canceled", "received", "partially_delivered", ""])
 def test_a_report_with_an_unknown_status_word_is_ignored(
     client, rt, sms, alert_sid, word
