@@ -13,16 +13,22 @@ from flask import Flask
 from dispatcher.clock import Clock, SystemClock
 from dispatcher.config import load_config
 from dispatcher.db import make_engine, make_sessionmaker
+from dispatcher.hooks import EventPoster
+from dispatcher.hooks.http import HttpPoster
 from dispatcher.policy import Policy
+from dispatcher.queue import JobQueue, build_queue
 from dispatcher.runtime import Runtime
 from dispatcher.sms import SmsSender, build_sender
 
 
 def create_app(
     config: dict[str, Any] | None = None, *, sms: SmsSender | None = None,
-    clock: Clock | None = None,
+    clock: Clock | None = None, queue: JobQueue | None = None, poster: EventPoster | None = None,
 ) -> Flask:
-    """Build the app from settings: database, SMS port, clock, policy, blueprints and commands."""
+    """Build the app from settings: database, ports (SMS, queue, events, clock), blueprints.
+
+    Tests pass fakes for the ports; otherwise the settings choose the real adapters.
+    """
     app = Flask(__name__, instance_relative_config=True)
     settings = load_config(config)
     if not settings["DATABASE_URL"]:
@@ -43,11 +49,14 @@ def create_app(
         clock=clock if clock is not None else SystemClock(),
         policy=Policy.from_settings(settings),
         timezone=ZoneInfo(settings["TIMEZONE"]),
+        queue=queue if queue is not None else build_queue(settings, app.instance_path),
+        poster=poster if poster is not None else HttpPoster(float(settings["EVENTS_TIMEOUT_S"])),
     )
 
-    from dispatcher import cli
-    from dispatcher.timers import Ticker
+    from dispatcher import cli, tasks
     from dispatcher.web import api, errors, phones, twilio_hooks
+
+    rt.queue.bind(tasks.runner(rt), list(tasks.JOBS))
 
     errors.register(app)
     app.register_blueprint(api.bp)
@@ -55,10 +64,6 @@ def create_app(
     if settings["SMS_BACKEND"] == "outbox":
         app.register_blueprint(phones.bp)
     cli.register(app)
-    if float(settings["BACKGROUND_TICK_S"]) > 0:
-        # Started by the first request, so commands such as `db upgrade` start no thread.
-        ticker = Ticker(rt, float(settings["BACKGROUND_TICK_S"]))
-        app.before_request(ticker.start)
     return app
 
 

@@ -34,9 +34,24 @@ def details(
             aed_name=aed.name or "AED",
             aed_hours=render("aed_hours_today", language, hours=today) if today else "",
         )
+    return _fit(kind, language, values, incident.notes, aed.access_notes if aed else "")
+
+
+def update(*, language: str, incident: Incident, alert: Alert, map_template: str) -> str:
+    """Render the corrected address and notes for a volunteer who is already going."""
+    values = dict(
+        address=incident.address or f"{incident.lat:.5f}, {incident.lon:.5f}",
+        map=map_link(map_template, incident.lat, incident.lon),
+        code=alert.code,
+    )
+    return _fit("update", language, values, incident.notes, "")
+
+
+def _fit(kind: str, language: str, values: dict, notes: str | None, access: str) -> str:
+    """Render a template with free text, shortening the text until it fits the budget."""
     # Free text is rewritten into GSM-7, so one odd character cannot cost half the room.
-    notes = _sentence(to_gsm7(incident.notes or ""))
-    access = to_gsm7(aed.access_notes if aed else "").rstrip(" .")
+    notes = _sentence(to_gsm7(notes or ""))
+    access = to_gsm7(access or "").rstrip(" .")
     # Cut the free text, a little at a time, until the message fits its budget.
     for _ in range(400):
         text = _tidy(render(kind, language, notes=notes, aed_access=access, **values))

@@ -168,7 +168,9 @@ def register(app: Flask) -> None:
     for group in (db_cli, clients_cli, import_cli, demo_cli, phones_cli):
         app.cli.add_command(group)
     app.cli.add_command(outbox)
-    app.cli.add_command(tick)
+    from dispatcher import cli_queue
+
+    cli_queue.register(app)
 
 
 phones_cli = AppGroup("phones", help="Virtual phones: read and answer as a volunteer (outbox).")
@@ -236,12 +238,3 @@ def phones_reply(who: str, body: str) -> None:
         ).all()
         for m in answers:
             click.echo(f"{ref} -> {m.body}")
-
-
-@click.command("tick")
-@with_appcontext
-def tick() -> None:
-    """Expire unanswered alerts and ask the next volunteers (run by cron or the queue)."""
-    from dispatcher.timers import expire_overdue
-
-    click.echo(f"{expire_overdue(runtime())} alerts expired")

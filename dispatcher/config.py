@@ -54,14 +54,42 @@ DEFAULTS: dict[str, Any] = {
     # Assumed when the control room does not say when the ambulance arrives.
     "DEFAULT_EMS_ETA_S": 600,
     "PAUSE_DEFAULT_H": 8,
-    # Seconds between checks for unanswered alerts; 0 leaves it to `flask tick` or the queue.
-    "BACKGROUND_TICK_S": 0,
+    # Escalation: each wave that leaves the targets unmet widens the radius by this much.
+    "RADIUS_STEP_M": 500,
+    # Rest after going to an incident, and the ETA difference counted as a tie (broken in
+    # favour of whoever was alerted least recently).
+    "REST_AFTER_INCIDENT_H": 4,
+    "ETA_TIE_S": 10,
+    # Service areas (GeoJSON, loaded with `flask areas load`) override the policy above.
+    # Queue: empty runs huey on a SQLite file under the instance folder; redis://host:port/db
+    # runs it on Redis; sqlite:///path picks the file.
+    "QUEUE_URL": "",
+    "QUEUE_NAME": "dispatcher",
+    "QUEUE_WORKERS": 4,
+    # How long a worker of the SQLite queue sleeps at most between looks for work.
+    "QUEUE_POLL_MAX_S": 0.1,
+    # Messages handed to the provider at once, and how long a claimed message may go
+    # unanswered before the sweeper hands it out again (never once it has a provider id).
+    "SEND_CONCURRENCY": 32,
+    "SEND_LEASE_S": 30,
+    # Seconds between sweeps for stuck messages and overdue timers, events and follow-ups.
+    "SWEEP_INTERVAL_S": 5,
+    # Events back to the control room: first retry after this, doubling up to the cap,
+    # and given up after the maximum age.
+    "EVENTS_TIMEOUT_S": 5.0,
+    "EVENTS_RETRY_BASE_S": 2,
+    "EVENTS_RETRY_MAX_S": 300,
+    "EVENTS_MAX_AGE_H": 24,
+    # Minutes after an incident ends until those who went are asked whether they are OK.
+    "FOLLOW_UP_AFTER_MIN": 90,
     # Signs the web pages' sessions (CSRF tokens); a random one per process when unset.
     "SECRET_KEY": "",
     # Message templates.
     "MAP_LINK_TEMPLATE": "https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=18/{lat:.5f}/{lon:.5f}",
-    # Privacy.
+    # Privacy: personal data of incidents older than this is erased or coarsened; live
+    # positions are deleted after LIVE_POSITION_RETENTION_H.
     "RETENTION_DAYS": 30,
+    "LIVE_POSITION_RETENTION_H": 72,
     # Logging.
     "LOG_LEVEL": "INFO",
 }

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dispatcher import briefing, delivery, incidents, outbound, roles, waves
+from dispatcher import briefing, escalation, events, incidents, outbound, roles, waves
 from dispatcher.models import Alert, Incident, Message, Responder
 from dispatcher.runtime import Runtime
 from dispatcher.sms.replies import Reply, parse_reply
@@ -55,7 +55,7 @@ def receive(rt: Runtime, *, sid: str, address: str, body: str, provider: str) ->
             outgoing = _act(rt, session, responder, parse_reply(body), record)
     except IntegrityError:
         return False  # the same MessageSid arrived twice at once; the other one applied it
-    delivery.send(rt, outgoing)
+    log.debug("inbound SMS applied, %d messages queued", len(outgoing))
     return True
 
 
@@ -101,8 +101,7 @@ def _act(
         return _decline(rt, session, incident, alert, now) + say("declined")
     if alert.state == "accepted":
         if reply.intent == "arrived" and alert.arrived_at is None:
-            alert.arrived_at = now
-            incidents.note(session, incident, "responder.arrived", now, ref=responder.ref)
+            _arrived(rt, session, incident, alert, now)
             return say("arrived")
         return say("arrived") if reply.intent == "arrived" else _brief(rt, session, incident, alert)
     return _accept(rt, session, incident, alert, now, arrived=reply.intent == "arrived")
@@ -127,8 +126,9 @@ def _accept(
 ) -> list[int]:
     """Give a role to a volunteer who said YES, unless enough are going already."""
     responder = alert.responder
+    policy = rt.policy_for(session, incident)
     going = waves.going_roles(session, incident.id)
-    if roles.targets_met(rt.policy, going) and not arrived:
+    if roles.targets_met(policy, going) and not arrived:
         alert.state, alert.responded_at, alert.updated_at = "stood_down", now, now
         incidents.note(session, incident, "responder.surplus", now, ref=responder.ref)
         body = render("enough", responder.language, code=alert.code)
@@ -138,8 +138,8 @@ def _accept(
     origin = (alert.origin_lat, alert.origin_lon) if alert.origin_lat is not None else patient
     local_now = now.astimezone(rt.timezone)
     aeds = []
-    if not arrived and going.count(roles.CPR) >= rt.policy.target_cpr:
-        radius = roles.aed_search_radius(rt.policy, alert.distance_m)
+    if not arrived and going.count(roles.CPR) >= policy.target_cpr:
+        radius = roles.aed_search_radius(policy, alert.distance_m)
         taken = set(
             session.scalars(
                 select(Alert.aed_id).where(
@@ -154,20 +154,31 @@ def _accept(
             if a.id not in taken
         ]
     elapsed = (now - incident.created_at).total_seconds()
-    ems_left = (incident.ems_eta_s or rt.policy.default_ems_eta_s) - elapsed
+    ems_left = (incident.ems_eta_s or policy.default_ems_eta_s) - elapsed
     role = roles.assign(
-        rt.policy, going=going, origin=origin, patient=patient, mode=responder.travel_mode,
+        policy, going=going, origin=origin, patient=patient, mode=responder.travel_mode,
         aeds=aeds, ems_left_s=ems_left,
     )
     alert.state, alert.role, alert.aed_id = "accepted", role.role, role.aed_id
     alert.eta_s, alert.responded_at, alert.updated_at = round(role.eta_s, 1), now, now
     incidents.note(session, incident, "responder.accepted", now, ref=responder.ref, role=role.role)
+    aed = rt.aeds.get(alert.aed_id) if alert.aed_id else None
+    events.emit(rt, session, incident, "responder.accepted", responder=responder.ref,
+                role=role.role, distance_m=round(alert.distance_m), eta_s=round(alert.eta_s),
+                aed=aed.name if aed else None)
     if arrived:
-        alert.arrived_at = now
-        incidents.note(session, incident, "responder.arrived", now, ref=responder.ref)
-    if roles.targets_met(rt.policy, [*going, role.role]):
-        incidents.note(session, incident, "targets_met", now, going=len(going) + 1)
+        _arrived(rt, session, incident, alert, now)
+    if roles.targets_met(policy, [*going, role.role]):
+        escalation.reached_targets(rt, session, incident, len(going) + 1)
     return _brief(rt, session, incident, alert)
+
+
+def _arrived(rt: Runtime, session: Session, incident: Incident, alert: Alert, now: datetime):
+    """Record that a volunteer is on scene and tell the control room."""
+    alert.arrived_at = now
+    incidents.note(session, incident, "responder.arrived", now, ref=alert.responder.ref)
+    events.emit(rt, session, incident, "responder.arrived", responder=alert.responder.ref,
+                role=alert.role, arrived_at=events.iso(now))
 
 
 def _brief(rt: Runtime, session: Session, incident: Incident, alert: Alert) -> list[int]:
@@ -193,7 +204,7 @@ def _decline(
     incidents.note(session, incident, "responder.declined", now, ref=alert.responder.ref)
     if was in ("expired", "declined", "failed"):
         return []  # someone was already asked in their place
-    return waves.replace_volunteers(rt, session, incident, 1)
+    return waves.replace_volunteers(rt, session, incident, 1, "declined")
 
 
 def _withdraw(rt: Runtime, session: Session, responder: Responder, now: datetime) -> list[int]:

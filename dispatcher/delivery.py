@@ -20,14 +20,15 @@ RANK = {"queued": 0, "accepted": 0, "scheduled": 0, "sending": 1, "sent": 2,
 FAILED = ("failed", "undelivered")
 
 
-def send(rt: Runtime, message_ids: Iterable[int]) -> None:
-    """Hand messages to the provider; deal with each failure, which may queue more to send."""
-    pending = list(message_ids)
-    while pending:
-        failures = outbound.deliver(rt, pending)
-        pending = []
-        for message_id, error in failures:
-            pending += _after_failure(rt, message_id, error.provider_code, error.permanent)
+def send(rt: Runtime, message_ids: Iterable[int]) -> int:
+    """Hand messages to the provider; deal with each failure; return how many failed.
+
+    A failure may queue a retry or a replacement, whose doorbell rings a new delivery.
+    """
+    failures = outbound.deliver(rt, message_ids)
+    for message_id, error in failures:
+        _after_failure(rt, message_id, error.provider_code, error.permanent)
+    return len(failures)
 
 
 def receive_status(rt: Runtime, sid: str, status: str, error_code: int | None) -> bool:
@@ -50,7 +51,7 @@ def receive_status(rt: Runtime, sid: str, status: str, error_code: int | None) -
         message_id = message.id
     if status in FAILED:
         # 30003 (unreachable) and other delivery failures are worth one more try.
-        send(rt, _after_failure(rt, message_id, error_code, error_code in PERMANENT_ERRORS))
+        _after_failure(rt, message_id, error_code, error_code in PERMANENT_ERRORS)
     return True
 
 
@@ -79,4 +80,4 @@ def _after_failure(rt: Runtime, message_id: int, code: int | None, permanent: bo
             return []  # answered, expired or stood down meanwhile: nobody to replace
         alert.state, alert.updated_at = "failed", now
         incidents.note(session, incident, "alert.failed", now, ref=responder.ref, code=code)
-        return waves.replace_volunteers(rt, session, incident, 1)
+        return waves.replace_volunteers(rt, session, incident, 1, "not reachable")

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from dispatcher import outbound, waves
+from dispatcher import briefing, escalation, outbound, roles, waves
 from dispatcher import policy as rules
 from dispatcher.errors import IncidentConflict, UnknownIncident
 from dispatcher.incidents import OPEN_ALERT_STATES, find_incident, note
 from dispatcher.models import Client, Incident
+from dispatcher.queue import ring
 from dispatcher.runtime import Runtime
 from dispatcher.schema import Created, Ended, Updated
 from dispatcher.sms.templates import render
@@ -51,15 +52,20 @@ def open_incident(
     )
     session.add(incident)
     session.flush()
-    note(session, incident, "incident.created", now, kind=data.kind)
-    reason = rules.exclusion(rt.policy, data.kind, data.patient_age, data.flags)
+    place = rt.place(session, incident.lat, incident.lon)
+    incident.area = place.policy.area
+    note(session, incident, "incident.created", now, kind=data.kind, area=incident.area)
+    if place.exclusion_zone:
+        reason = f"in the exclusion zone {place.exclusion_zone}"
+    else:
+        reason = rules.exclusion(place.policy, data.kind, data.patient_age, data.flags,
+                                 now.astimezone(rt.timezone))
     if reason:
         incident.dispatch_status, incident.reason = "not_dispatched", reason
         note(session, incident, "not_dispatched", now, reason=reason)
         return incident, []
-    return incident, waves.alert_wave(
-        rt, session, incident, wave=1, radius_m=rt.policy.radius_start_m
-    )
+    escalation.start(rt, session, incident, place.policy)
+    return incident, []
 
 
 def update_incident(
@@ -68,7 +74,10 @@ def update_incident(
     """Apply a control room's correction to an open incident."""
     incident = _open_incident(session, client, data.id)
     changed = []
-    if data.location is not None:
+    if data.location is not None and (
+        (data.location.lat, data.location.lon, data.location.accuracy_m)
+        != (incident.lat, incident.lon, incident.accuracy_m)
+    ):
         incident.lat, incident.lon = data.location.lat, data.location.lon
         incident.accuracy_m = data.location.accuracy_m
         changed.append("location")
@@ -80,6 +89,10 @@ def update_incident(
     now = rt.clock.now()
     incident.updated_at = now
     note(session, incident, "incident.updated", now, fields=changed)
+    if "location" in changed:
+        _search_again(rt, session, incident)
+    if {"location", "address", "notes"} & set(changed):
+        _tell_the_going(rt, session, incident)
     return incident, []
 
 
@@ -94,6 +107,12 @@ def end_incident(
         return incident, []  # a repeated end changes nothing
     now = rt.clock.now()
     incident.state, incident.closed_at, incident.updated_at = state, now, now
+    incident.next_wave_at = None
+    went = [a for a in incident.alerts if a.role is not None and a.responded_at is not None]
+    if went:
+        # Those who went are asked later whether they are OK.
+        incident.follow_up_at = now + timedelta(minutes=float(rt.settings["FOLLOW_UP_AFTER_MIN"]))
+        ring(session, "follow_up", incident.id, at=incident.follow_up_at)
     active = [a for a in incident.alerts if a.state in OPEN_ALERT_STATES]
     unsent = outbound.unsent_alert_ids(session, [a.id for a in active])
     outbound.cancel_queued(session, unsent)
@@ -118,6 +137,34 @@ def end_incident(
         stood_down=len(active),
     )
     return incident, message_ids
+
+
+def _search_again(rt: Runtime, session: Session, incident: Incident) -> None:
+    """Search from a corrected location: its area's policy applies, and a wave goes at once.
+
+    Volunteers who are now beyond the radius keep their alerts; the new wave asks the
+    nearest to the new location, unless the targets are met already.
+    """
+    place = rt.place(session, incident.lat, incident.lon)
+    incident.area = place.policy.area
+    if incident.targets_met_at is not None:
+        return
+    going = waves.going_roles(session, incident.id)
+    if roles.targets_met(place.policy, going):
+        return
+    radius = max(incident.radius_m or 0, place.policy.radius_start_m)
+    escalation.advance(rt, session, incident, place.policy, min(radius, place.policy.radius_max_m),
+                       "location corrected")
+
+
+def _tell_the_going(rt: Runtime, session: Session, incident: Incident) -> None:
+    """Send the corrected address and notes to every volunteer who is going."""
+    for alert in incident.alerts:
+        if alert.state != "accepted":
+            continue
+        body = briefing.update(language=alert.responder.language, incident=incident, alert=alert,
+                               map_template=rt.settings["MAP_LINK_TEMPLATE"])
+        outbound.queue_message(rt, session, alert.responder, body, purpose="update", alert=alert)
 
 
 def _open_incident(session: Session, client: Client, external_id: str) -> Incident:

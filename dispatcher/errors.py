@@ -90,3 +90,10 @@ class SmsSendError(DispatchError):
         super().__init__(message)
         self.provider_code = provider_code
         self.permanent = permanent
+
+
+class EventPostError(DispatchError):
+    """A control room's event endpoint could not be reached."""
+
+    status = 502
+    code = "event_post_failed"

@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from dispatcher import clients, delivery, dispatch, status
+from dispatcher import clients, dispatch, status
 from dispatcher.models import Client, WebhookReceipt
 from dispatcher.runtime import Runtime
 from dispatcher.schema import Event, parse_event
@@ -58,8 +58,7 @@ def receive(rt: Runtime, headers: Mapping[str, str], body: bytes) -> Answer:
                 return earlier
             if attempt == 2:
                 raise
-    log.info("event %s applied, %d messages to send", event.type, len(message_ids))
-    delivery.send(rt, message_ids)
+    log.info("event %s applied", event.type)
     return answer
 
 

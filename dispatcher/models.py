@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -17,10 +16,11 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from dispatcher.columns import UTCDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -29,28 +29,6 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-class UTCDateTime(TypeDecorator):
-    """A timestamp that is always timezone-aware UTC in Python, on SQLite and PostgreSQL alike."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        """Refuse naive times; store UTC."""
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given; the service keeps time in aware UTC")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value, dialect):
-        """Give back aware UTC."""
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -183,6 +161,18 @@ class Incident(Base):
     dispatch_status: Mapped[str] = mapped_column(String(30), default="alerting")
     reason: Mapped[str | None] = mapped_column(String(200))
     radius_m: Mapped[int | None] = mapped_column(Integer)
+    # The service area whose policy applies (None: the default policy).
+    area: Mapped[str | None] = mapped_column(String(120))
+    # The current wave and when it ends: the wave timer, kept here so no restart loses it.
+    wave: Mapped[int] = mapped_column(Integer, default=0)
+    next_wave_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    targets_met_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    no_responders_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When those who went are asked whether they are OK, and when that was done.
+    follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    followed_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the retention purge erased its personal data.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -231,6 +221,12 @@ class Alert(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # After the incident: None | asked | fine | call_me; a call_me is a flag for coordinators
+    # until one resolves it.
+    follow_up: Mapped[str | None] = mapped_column(String(8))
+    follow_up_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    follow_up_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    follow_up_resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     incident: Mapped[Incident] = relationship(back_populates="alerts")
     responder: Mapped[Responder] = relationship()
 
@@ -239,6 +235,8 @@ class Message(Base):
     """Every SMS in and out, with its provider id and delivery status."""
 
     __tablename__ = "messages"
+    # The sweeper looks for messages stuck in one status since before a time.
+    __table_args__ = (Index("ix_messages_status_updated", "status", "updated_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     direction: Mapped[str] = mapped_column(String(3))  # out | in
     channel: Mapped[str] = mapped_column(String(12), default="sms")
@@ -254,3 +252,36 @@ class Message(Base):
     error_code: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OutgoingEvent(Base):
+    """An event for a control room, kept until its endpoint has taken it (the events outbox)."""
+
+    __tablename__ = "outgoing_events"
+    __table_args__ = (Index("ix_outgoing_events_due", "state", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    # The same webhook-id on every retry, so the receiver can drop repeats.
+    webhook_id: Mapped[str] = mapped_column(String(64), unique=True)
+    type: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(12), default="pending")  # pending|delivered|abandoned
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ServiceArea(Base):
+    """A polygon with its own dispatch parameters, or an exclusion zone where none dispatches."""
+
+    __tablename__ = "service_areas"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(12), default="area")  # area | exclusion
+    geometry: Mapped[dict] = mapped_column(JSON)  # a GeoJSON Polygon or MultiPolygon
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

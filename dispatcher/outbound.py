@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from dispatcher.errors import SmsSendError
 from dispatcher.models import Alert, Message, Responder
+from dispatcher.queue import ring
 from dispatcher.runtime import Runtime
 from dispatcher.sms import address_for
 
@@ -20,7 +23,10 @@ def queue_message(
     rt: Runtime, session: Session, responder: Responder, body: str, *, purpose: str,
     alert: Alert | None = None,
 ) -> Message | None:
-    """Write an outgoing message in the caller's transaction; None if the volunteer opted out."""
+    """Write an outgoing message in the caller's transaction; None if the volunteer opted out.
+
+    The queue is rung for it once the transaction commits.
+    """
     if responder.status == "opted_out":
         return None
     now = rt.clock.now()
@@ -32,48 +38,75 @@ def queue_message(
     )
     session.add(message)
     session.flush()
+    ring(session, "deliver", message.id)
     return message
 
 
-def deliver(rt: Runtime, message_ids: Iterable[int]) -> list[tuple[int, SmsSendError]]:
-    """Hand queued messages to the SMS provider; record its answers; return the failures.
+def claim(rt: Runtime, message_ids: Iterable[int]) -> list[Message]:
+    """Claim messages for sending (queued -> sending) in one transaction; return those won.
 
-    A message is claimed (queued -> sending) in its own short transaction first, so a
-    message is handed to the provider at most once even if two workers deliver it.
+    A message is won when it is queued, or when a claim on it has outlived its lease (the
+    worker that held it died) and it still has no provider id: a message the provider has
+    taken is never handed over again.
+    """
+    ids = sorted(set(message_ids))
+    if not ids:
+        return []
+    now = rt.clock.now()
+    lease = timedelta(seconds=float(rt.settings["SEND_LEASE_S"]))
+    with rt.transaction() as session:
+        won = session.scalars(
+            update(Message)
+            .where(
+                Message.id.in_(ids), Message.sid.is_(None), Message.direction == "out",
+                (Message.status == "queued")
+                | ((Message.status == "sending") & (Message.updated_at <= now - lease)),
+            )
+            .values(status="sending", updated_at=now)
+            .returning(Message.id)
+        ).all()
+        query = select(Message).where(Message.id.in_(won)).order_by(Message.id)
+        return list(session.scalars(query))
+
+
+def deliver(rt: Runtime, message_ids: Iterable[int]) -> list[tuple[int, SmsSendError]]:
+    """Hand messages to the SMS provider, several at once; record its answers; return failures.
+
     What a failure means for the alert is decided by the caller (`delivery.send`).
     """
-    failures: list[tuple[int, SmsSendError]] = []
+    messages = claim(rt, message_ids)
+    if not messages:
+        return []
     callback = rt.settings["PUBLIC_BASE_URL"].rstrip("/") + "/sms/status"
-    for message_id in message_ids:
-        with rt.transaction() as session:
-            claimed = session.execute(
-                update(Message)
-                .where(Message.id == message_id, Message.status == "queued")
-                .values(status="sending", updated_at=rt.clock.now())
-            ).rowcount
-            message = session.get(Message, message_id) if claimed else None
-        if message is None:
-            continue
-        try:
-            result = rt.sms.send(message.address, message.body, status_callback=callback)
-        except SmsSendError as exc:
-            _record_failure(rt, message_id, exc)
-            failures.append((message_id, exc))
-            continue
-        except Exception as exc:  # noqa: BLE001 - an adapter bug must not strand the message
-            log.exception("sms %s: the provider adapter failed unexpectedly", message_id)
-            error = SmsSendError(f"provider adapter failed: {type(exc).__name__}")
-            _record_failure(rt, message_id, error)
-            failures.append((message_id, error))
-            continue
-        with rt.transaction() as session:
-            row = session.get(Message, message_id)
-            # Our "queued" means not yet handed over; whatever the provider calls it, it has it now.
-            status = "delivered" if result.status == "delivered" else "sent"
-            row.sid, row.status, row.updated_at = result.sid, status, rt.clock.now()
-            if row.alert_id and row.purpose == "alert":
-                _advance_alert(session, row.alert_id, "sent", rt)
-    return failures
+    width = max(1, min(int(rt.settings["SEND_CONCURRENCY"]), len(messages)))
+    if width == 1:
+        results = [_send_one(rt, m, callback) for m in messages]
+    else:
+        with ThreadPoolExecutor(width, thread_name_prefix="sms") as pool:
+            results = list(pool.map(lambda m: _send_one(rt, m, callback), messages))
+    return [failure for failure in results if failure is not None]
+
+
+def _send_one(rt: Runtime, message: Message, callback: str) -> tuple[int, SmsSendError] | None:
+    """Send one claimed message and record the answer; return the failure, if any."""
+    try:
+        result = rt.sms.send(message.address, message.body, status_callback=callback)
+    except SmsSendError as exc:
+        _record_failure(rt, message.id, exc)
+        return message.id, exc
+    except Exception as exc:  # noqa: BLE001 - an adapter bug must not strand the message
+        log.exception("sms %s: the provider adapter failed unexpectedly", message.id)
+        error = SmsSendError(f"provider adapter failed: {type(exc).__name__}")
+        _record_failure(rt, message.id, error)
+        return message.id, error
+    with rt.transaction() as session:
+        row = session.get(Message, message.id)
+        # Our "queued" means not yet handed over; whatever the provider calls it, it has it now.
+        status = "delivered" if result.status == "delivered" else "sent"
+        row.sid, row.status, row.updated_at = result.sid, status, rt.clock.now()
+        if row.alert_id and row.purpose == "alert":
+            _advance_alert(session, row.alert_id, "sent", rt)
+    return None
 
 
 def _record_failure(rt: Runtime, message_id: int, exc: SmsSendError) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from dispatcher import hours
@@ -40,6 +40,14 @@ class Policy:
     aed_min_detour_m: float = 400
     aed_pickup_s: float = 60
     default_ems_eta_s: int = 600
+    radius_step_m: int = 500
+    rest_after_incident: timedelta = timedelta(hours=4)
+    eta_tie_s: float = 10
+    # Set per service area: local times when no incident dispatches (OSM opening_hours
+    # syntax, e.g. "23:00-07:00"), and incident kinds the area leaves to the ambulance.
+    quiet_hours: str | None = None
+    excluded_kinds: frozenset[str] = frozenset()
+    area: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> Policy:
@@ -65,7 +73,16 @@ class Policy:
             aed_min_detour_m=float(settings["AED_MIN_DETOUR_M"]),
             aed_pickup_s=float(settings["AED_PICKUP_S"]),
             default_ems_eta_s=int(settings["DEFAULT_EMS_ETA_S"]),
+            radius_step_m=int(settings["RADIUS_STEP_M"]),
+            rest_after_incident=timedelta(hours=float(settings["REST_AFTER_INCIDENT_H"])),
+            eta_tie_s=float(settings["ETA_TIE_S"]),
         )
+
+    def next_radius(self, radius_m: int) -> int | None:
+        """Return the radius of the next wave, or None when the maximum has been searched."""
+        if radius_m >= self.radius_max_m:
+            return None
+        return min(radius_m + max(self.radius_step_m, 1), self.radius_max_m)
 
 
 @dataclass(frozen=True)
@@ -80,6 +97,8 @@ class Volunteer:
     engaged: bool  # already alerted for, or going to, another open incident
     alerts_24h: int
     travel_mode: str = "walk"
+    last_alerted_at: datetime | None = None
+    last_went_at: datetime | None = None  # when they last accepted an incident
 
 
 @dataclass(frozen=True)
@@ -93,11 +112,19 @@ class Candidate:
 
 
 def exclusion(
-    policy: Policy, kind: str, patient_age: int | None, flags: Iterable[str]
+    policy: Policy, kind: str, patient_age: int | None, flags: Iterable[str],
+    local_now: datetime | None = None,
 ) -> str | None:
-    """Return why an incident must not be dispatched to volunteers, or None when it may."""
-    if kind not in policy.dispatchable_kinds:
-        return f"kind {kind!r} is not dispatched to volunteers"
+    """Return why an incident must not be dispatched to volunteers, or None when it may.
+
+    `local_now` (the area's local time) is needed to honour the area's quiet hours.
+    """
+    where = f" in {policy.area}" if policy.area else ""
+    if kind not in policy.dispatchable_kinds or kind in policy.excluded_kinds:
+        return f"kind {kind!r} is not dispatched to volunteers{where}"
+    if policy.quiet_hours and local_now is not None:
+        if hours.is_open(policy.quiet_hours, local_now.replace(tzinfo=None)) is True:
+            return f"quiet hours{where} ({policy.quiet_hours})"
     if patient_age is not None and patient_age < policy.min_patient_age:
         return f"patient under {policy.min_patient_age}"
     for flag in sorted(set(flags) & EXCLUDING_FLAGS):
@@ -123,6 +150,8 @@ def ineligibility(policy: Policy, v: Volunteer, *, on: date, now: datetime) -> s
         return "engaged elsewhere"
     if v.alerts_24h >= policy.fatigue_max_24h:
         return "fatigue cap"
+    if v.last_went_at is not None and now - v.last_went_at < policy.rest_after_incident:
+        return "resting after an incident"
     return None
 
 
@@ -159,9 +188,27 @@ def candidate(responder_id: int, distance_m: float, position: Position, mode: st
     return Candidate(responder_id, distance_m, eta_s(distance_m, mode), position)
 
 
-def rank(candidates: Iterable[Candidate]) -> list[Candidate]:
-    """Order candidates by ETA, then distance, then id, so equal cases always come out the same."""
-    return sorted(candidates, key=lambda c: (round(c.eta_s, 3), c.distance_m, c.responder_id))
+NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def rank(
+    candidates: Iterable[Candidate],
+    last_alerted: Mapping[int, datetime | None] | None = None,
+    tie_s: float = 0,
+) -> list[Candidate]:
+    """Order candidates by ETA; break ties in favour of whoever was alerted least recently.
+
+    ETAs count as tied when they fall in the same `tie_s`-second step; then the volunteer
+    alerted longest ago (or never) goes first, then the nearer, then the lower id, so equal
+    cases always come out the same.
+    """
+    last_alerted = last_alerted or {}
+
+    def key(c: Candidate):
+        step = int(c.eta_s // tie_s) if tie_s > 0 else round(c.eta_s, 3)
+        return (step, last_alerted.get(c.responder_id) or NEVER, c.distance_m, c.responder_id)
+
+    return sorted(candidates, key=key)
 
 
 def select_wave(
@@ -183,7 +230,8 @@ def select_wave(
     room = max(0, min(policy.wave_size - in_wave, policy.max_alerted - already_alerted - in_wave))
     chosen: list[Candidate] = []
     skipped: dict[str, int] = {}
-    for c in rank(candidates):
+    recency = {i: v.last_alerted_at for i, v in volunteers.items()}
+    for c in rank(candidates, recency, policy.eta_tie_s):
         if len(chosen) >= room:
             break
         v = volunteers.get(c.responder_id)

@@ -13,9 +13,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatcher.aeds import AedDirectory
+from dispatcher.areas import AreaDirectory, Placement
 from dispatcher.clock import Clock
-from dispatcher.db import transaction
+from dispatcher.hooks import EventPoster
 from dispatcher.policy import Policy
+from dispatcher.queue import JobQueue, take_doorbells
 from dispatcher.sms import SmsSender
 from geo import ResponderIndex
 
@@ -31,14 +33,38 @@ class Runtime:
     clock: Clock
     policy: Policy
     timezone: ZoneInfo
+    queue: JobQueue
+    poster: EventPoster
     index: ResponderIndex = field(default_factory=ResponderIndex)
     aeds: AedDirectory = field(default_factory=AedDirectory)
+    areas: AreaDirectory = field(default_factory=AreaDirectory)
+
+    def place(self, session: Session, lat: float, lon: float) -> Placement:
+        """Return the policy that applies at a place (its service area's, or the default)."""
+        return self.areas.place(session, self.policy, lat, lon)
+
+    def policy_for(self, session: Session, incident: Any) -> Policy:
+        """Return the policy that applies to an incident where it is now."""
+        return self.place(session, incident.lat, incident.lon).policy
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """Yield a session that commits on success and rolls back on error."""
-        with transaction(self.sessions) as session:
+        """Yield a session that commits on success and rolls back on error.
+
+        Jobs rung during the transaction (`dispatcher.queue.ring`) are handed to the queue
+        after the commit, so a worker never looks for rows not yet visible.
+        """
+        session = self.sessions()
+        try:
             yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+        for job, args, at in take_doorbells(session):
+            self.queue.enqueue(job, *args, at=at)
 
 
 def runtime() -> Runtime:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ def alert_wave(
     rt: Runtime,
     session: Session,
     incident: Incident,
+    policy: rules.Policy,
     *,
     wave: int,
     radius_m: int,
@@ -33,15 +34,16 @@ def alert_wave(
 ) -> list[int]:
     """Alert the best eligible volunteers within the radius; return the queued message ids.
 
-    `size` limits how many (a replacement asks one); `why` names the timeline entry.
+    `size` limits how many (a replacement asks one); `why` says in the timeline why they
+    were asked.
     """
-    policy = rt.policy if size is None else replace(rt.policy, wave_size=size)
+    policy = policy if size is None else replace(policy, wave_size=size)
     now = rt.clock.now()
     local_now = now.astimezone(rt.timezone)
     found = spatial.nearby(
         rt.index,
         session,
-        rt.policy,
+        policy,
         lat=incident.lat,
         lon=incident.lon,
         radius_m=radius_m,
@@ -72,12 +74,15 @@ def alert_wave(
         if len(chosen) >= policy.wave_size or len(already) + len(chosen) >= policy.max_alerted:
             break
     incident.radius_m = radius_m
-    message_ids = [_alert(rt, session, incident, c, wave, now) for c in chosen]
+    message_ids = [
+        _alert(rt, session, incident, c, wave, now, policy) for c in chosen
+    ]
     note(
         session,
         incident,
-        why,
+        "replacement" if size is not None else "wave",
         now,
+        why=why,
         wave=wave,
         radius_m=radius_m,
         found=len(found),
@@ -86,9 +91,6 @@ def alert_wave(
     )
     if chosen:
         incident.dispatch_status, incident.reason = "alerting", None
-    elif not already and why == "wave":
-        incident.dispatch_status = "no_candidates"
-        incident.reason = f"no eligible volunteer within {radius_m} m"
     return [m for m in message_ids if m is not None]
 
 
@@ -108,14 +110,23 @@ def volunteers_for(
             )
         )
     )
-    recent = dict(
-        session.execute(
-            select(Alert.responder_id, func.count())
+    recent = {
+        rid: (count, last)
+        for rid, count, last in session.execute(
+            select(Alert.responder_id, func.count(), func.max(Alert.created_at))
             .where(
                 Alert.responder_id.in_(ids),
                 Alert.created_at >= now - timedelta(hours=24),
                 Alert.state != "failed",  # a text that never reached them did not tire them
             )
+            .group_by(Alert.responder_id)
+        ).all()
+    }
+    went = dict(
+        session.execute(
+            select(Alert.responder_id, func.max(Alert.responded_at))
+            .where(Alert.responder_id.in_(ids), Alert.role.is_not(None),
+                   Alert.responded_at >= now - timedelta(days=2))
             .group_by(Alert.responder_id)
         ).all()
     )
@@ -127,11 +138,22 @@ def volunteers_for(
             status=r.status,
             paused_until=r.paused_until,
             engaged=r.id in engaged,
-            alerts_24h=recent.get(r.id, 0),
+            alerts_24h=recent.get(r.id, (0, None))[0],
             travel_mode=r.travel_mode,
+            last_alerted_at=_aware(recent.get(r.id, (0, None))[1]),
+            last_went_at=_aware(went.get(r.id)),
         )
         for r in session.scalars(select(Responder).where(Responder.id.in_(ids)))
     }
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """Read an aggregate time as aware UTC (SQLite gives aggregates back as naive text)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _alert(
@@ -141,6 +163,7 @@ def _alert(
     c: rules.Candidate,
     wave: int,
     now: datetime,
+    policy: rules.Policy,
 ) -> int | None:
     """Write one alert and its message; return the message id."""
     responder = session.get(Responder, c.responder_id)
@@ -155,7 +178,7 @@ def _alert(
         position_kind=c.position.kind,
         origin_lat=c.position.lat,
         origin_lon=c.position.lon,
-        expires_at=now + rt.policy.wave_timeout,
+        expires_at=now + policy.wave_timeout,
         created_at=now,
         updated_at=now,
     )
@@ -163,7 +186,8 @@ def _alert(
     session.flush()
     compass = compass_point(bearing_deg(c.position.lat, c.position.lon, incident.lat, incident.lon))
     body = render_alert(
-        responder.language, distance_m=c.distance_m, compass=compass, area=None, code=alert.code
+        responder.language, distance_m=c.distance_m, compass=compass, area=incident.area,
+        code=alert.code,
     )
     message = outbound.queue_message(rt, session, responder, body, purpose="alert", alert=alert)
     return message.id if message else None
@@ -180,19 +204,19 @@ def going_roles(session: Session, incident_id: int) -> list[str]:
     )
 
 
-def replace_volunteers(rt: Runtime, session: Session, incident: Incident, count: int) -> list[int]:
-    """Ask the next eligible volunteers in place of those who said no, failed or stayed silent."""
+def replace_volunteers(
+    rt: Runtime, session: Session, incident: Incident, count: int, why: str
+) -> list[int]:
+    """Ask the next eligible volunteers in place of those who said no or could not be reached.
+
+    They are looked for within the current radius; widening it is the wave timer's call.
+    """
     if count <= 0 or incident.state != "open" or incident.radius_m is None:
         return []
-    if roles.targets_met(rt.policy, going_roles(session, incident.id)):
+    policy = rt.policy_for(session, incident)
+    if roles.targets_met(policy, going_roles(session, incident.id)):
         return []
-    wave = session.scalar(select(func.max(Alert.wave)).where(Alert.incident_id == incident.id))
     return alert_wave(
-        rt,
-        session,
-        incident,
-        wave=wave or 1,
-        radius_m=incident.radius_m,
-        size=count,
-        why="replacement",
+        rt, session, incident, policy, wave=max(incident.wave, 1), radius_m=incident.radius_m,
+        size=count, why=why,
     )

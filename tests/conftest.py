@@ -19,7 +19,9 @@ from sqlalchemy import create_engine, text
 from dispatcher import create_app
 from dispatcher.clock import FixedClock
 from dispatcher.db import make_engine, upgrade
+from dispatcher.hooks.fake import RecordingPoster
 from dispatcher.models import Base
+from dispatcher.queue.fake import RecordingQueue
 from dispatcher.sms.fake import RecordingSender
 
 POSTGRES_URL = os.environ.get(
@@ -139,18 +141,31 @@ def sms():
 
 
 @pytest.fixture
+def queue():
+    """The recording fake of the queue: jobs without a time run at once, timed ones on demand."""
+    return RecordingQueue()
+
+
+@pytest.fixture
+def poster():
+    """The recording fake of the control room's event endpoint."""
+    return RecordingPoster()
+
+
+@pytest.fixture
 def settings():
     """Settings a test may change before the app is built."""
     return {"PUBLIC_BASE_URL": "https://dispatch.example.org", "LOG_LEVEL": "WARNING"}
 
 
 @pytest.fixture
-def make_app(db_url, sms, clock, settings):
+def make_app(db_url, sms, clock, settings, queue, poster):
     """Build app instances on the test database (several share it, like several processes)."""
     apps = []
 
     def build(**overrides):
-        app = create_app({**settings, "DATABASE_URL": db_url, **overrides}, sms=sms, clock=clock)
+        app = create_app({**settings, "DATABASE_URL": db_url, **overrides}, sms=sms, clock=clock,
+                         queue=queue, poster=poster)
         app.testing = True
         apps.append(app)
         return app

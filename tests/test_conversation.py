@@ -658,6 +658,7 @@ def one_place(settings):
     """Let one volunteer go, and let the same two be alerted again and again."""
     settings["MAX_ACCEPTED"] = 1
     settings["FATIGUE_MAX_ALERTS_24H"] = 100
+    settings["REST_AFTER_INCIDENT_H"] = 0
 
 
 def together(rt, volunteers, body: str) -> None:

@@ -36,8 +36,8 @@ def texted(sms, since: int = 0) -> list[str]:
 
 def wave_entry(status: dict, wave: int = 1) -> dict:
     """Return the detail of a wave's timeline entry from an incident status."""
-    [entry] = [e for e in status["timeline"] if e["event"] == "wave" and
-               e["detail"]["wave"] == wave]
+    entry = next(e for e in status["timeline"] if e["event"] == "wave" and
+                 e["detail"]["wave"] == wave)
     return entry["detail"]
 
 
@@ -220,7 +220,8 @@ def test_the_nearest_ten_of_twelve_walkers_are_texted_nearest_first(client, rt, 
     assert [round(a.distance_m) for a in alerts] == distances[:10]
     assert response.json["counts"]["alerted"] == 10
     assert wave_entry(response.json) == {
-        "wave": 1, "radius_m": 1000, "found": 12, "alerted": 10, "passed_over": {},
+        "why": "first wave", "wave": 1, "radius_m": 1000, "found": 12, "alerted": 10,
+        "passed_over": {},
     }
 
 
@@ -375,7 +376,7 @@ def test_alert_rows_are_written_with_the_incident_before_any_sms_is_sent(client,
 # --- nobody to text ----------------------------------------------------------------------
 
 
-def test_no_volunteer_within_the_radius_is_accepted_with_no_candidates(client, rt, sms):
+def test_no_volunteer_within_the_maximum_radius_is_accepted_with_no_responders(client, rt, sms):
     make_volunteer(rt, north_m=5000)
     room = make_control_room(rt)
 
@@ -383,20 +384,22 @@ def test_no_volunteer_within_the_radius_is_accepted_with_no_candidates(client, r
 
     assert response.status_code == 202, response.json
     assert response.json["dispatch"] == {
-        "status": "no_candidates", "reason": "no eligible volunteer within 1000 m",
+        "status": "no_responders", "reason": "no more eligible volunteers within 3000 m",
     }
+    radii = [e["detail"]["radius_m"] for e in response.json["timeline"] if e["event"] == "wave"]
+    assert radii == [1000, 1500, 2000, 2500, 3000]
     assert response.json["counts"]["alerted"] == 0
     assert sms.sent == []
 
 
-def test_only_ineligible_volunteers_within_the_radius_is_no_candidates(client, rt, sms):
+def test_only_ineligible_volunteers_within_the_radius_is_no_responders(client, rt, sms):
     make_volunteer(rt, north_m=100, status="opted_out")
     make_volunteer(rt, north_m=200, birth_year=2010)
     room = make_control_room(rt)
 
     response = create_incident(client, room, rt)
 
-    assert response.json["dispatch"]["status"] == "no_candidates"
+    assert response.json["dispatch"]["status"] == "no_responders"
     assert wave_entry(response.json)["passed_over"] == {"opted out": 1, "under age": 1}
     assert sms.sent == []
 
@@ -444,7 +447,7 @@ def test_the_wave_timeline_entry_counts_without_personal_data(client, rt, sms):
 
     assert status.status_code == 200, status.json
     assert wave_entry(status.json) == {
-        "wave": 1, "radius_m": 1000, "found": 4, "alerted": 2,
+        "why": "first wave", "wave": 1, "radius_m": 1000, "found": 4, "alerted": 2,
         "passed_over": {"opted out": 1, "under age": 1},
     }
     timeline = json.dumps(status.json["timeline"])

@@ -114,7 +114,7 @@ def test_a_place_removed_through_one_process_leaves_the_other_process_index(make
         registry.remove_position(session, session.get(Position, home.id))
     response = create_incident(http_two, make_control_room(rt_one), rt_two)
 
-    assert response.json["dispatch"]["status"] == "no_candidates"
+    assert response.json["dispatch"]["status"] == "no_responders"
     assert sms.sent == []
     assert rt_two.index.position(home.id) is None
     assert len(rt_two.index) == 0

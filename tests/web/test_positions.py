@@ -279,7 +279,7 @@ def test_fresh_live_position_near_an_incident_gets_a_volunteer_alerted_until_it_
     assert (second.json["counts"]["alerted"] == 1) is alerted_again
     assert (volunteer.phone in {m.to for m in sms.sent[before:]}) is alerted_again
     if not alerted_again:
-        assert second.json["dispatch"]["status"] == "no_candidates"
+        assert second.json["dispatch"]["status"] == "no_responders"
 
 
 def test_registered_home_far_away_is_not_alerted_without_a_live_position(

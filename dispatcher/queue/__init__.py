@@ -1,0 +1,55 @@
+"""The queue port: ring a doorbell for a job now or at a time; the database holds the work.
+
+Every job names work whose truth is in the database (a queued message, an incident's wave
+deadline, an undelivered event), so a lost doorbell delays work but never loses it: the
+sweeper finds what is overdue and rings again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+__all__ = ["JobQueue", "build_queue", "ring", "take_doorbells"]
+
+
+class JobQueue(Protocol):
+    """Anything that can run a named job soon or at a given time."""
+
+    name: str
+
+    def enqueue(self, job: str, *args: Any, at: datetime | None = None) -> bool:
+        """Ask for `job(*args)` to run now or at `at`; False when the queue could not be told."""
+
+    def bind(self, run: Callable[[str, tuple], Any], jobs: list[str]) -> None:
+        """Learn the jobs there are and how to run one (`run(job, args)`)."""
+
+
+def build_queue(settings: Mapping[str, Any], instance_path: str) -> JobQueue:
+    """Build the huey queue the settings select with QUEUE_URL."""
+    from dispatcher.queue.huey import HueyQueue
+
+    url = settings["QUEUE_URL"] or "sqlite:///" + os.path.join(instance_path, "queue.db")
+    return HueyQueue.from_url(
+        url, name=settings["QUEUE_NAME"], poll_max_s=float(settings["QUEUE_POLL_MAX_S"])
+    )
+
+
+def ring(session: Any, job: str, *args: Any, at: datetime | None = None) -> None:
+    """Ask for a job once the session's transaction commits (never for one rolled back)."""
+    session.info.setdefault("doorbells", []).append((job, args, at))
+
+
+def take_doorbells(session: Any) -> list[tuple[str, tuple, datetime | None]]:
+    """Return the session's doorbells, once each; messages to deliver become one job."""
+    bells = session.info.pop("doorbells", [])
+    messages = [args[0] for job, args, _ in bells if job == "deliver"]
+    out: list[tuple[str, tuple, datetime | None]] = []
+    if messages:
+        out.append(("deliver", (sorted(set(messages)),), None))
+    for bell in bells:
+        if bell[0] != "deliver" and bell not in out:
+            out.append(bell)
+    return out

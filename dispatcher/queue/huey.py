@@ -1,0 +1,72 @@
+"""The huey adapter of the queue port: SqliteHuey embedded, RedisHuey at scale."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlparse
+
+from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey.consumer import Consumer
+
+log = logging.getLogger(__name__)
+
+
+class HueyQueue:
+    """Ring huey for jobs; each job is a huey task of the same name."""
+
+    def __init__(self, huey: Huey, *, poll_max_s: float = 0.1):
+        self.huey = huey
+        self.name = type(huey).__name__
+        self._poll_max_s = poll_max_s
+        self._tasks: dict[str, Any] = {}
+
+    @classmethod
+    def from_url(cls, url: str, *, name: str, poll_max_s: float = 0.1) -> HueyQueue:
+        """Build SqliteHuey for sqlite:///path, RedisHuey for redis://host:port/db."""
+        scheme = urlparse(url).scheme
+        if scheme == "sqlite":
+            path = url[len("sqlite:///"):]
+            return cls(SqliteHuey(name, filename=path, results=False), poll_max_s=poll_max_s)
+        if scheme in ("redis", "rediss", "unix"):
+            # A short socket timeout: a Redis that is down must not hold up intake.
+            huey = RedisHuey(name, url=url, results=False, socket_timeout=2,
+                             socket_connect_timeout=1)
+            return cls(huey, poll_max_s=poll_max_s)
+        raise ValueError(f"DISPATCHER_QUEUE_URL must be sqlite:///path or redis://..., not {url!r}")
+
+    def bind(self, run: Callable[[str, tuple], Any], jobs: list[str]) -> None:
+        """Register one huey task per job name, each calling `run(job, args)`."""
+        for job in jobs:
+            def task(*args, _job=job):
+                return run(_job, args)
+            self._tasks[job] = self.huey.task(name=job)(task)
+        if "purge" in jobs:
+            # The retention purge runs every hour, at a minute no other hourly job likes.
+            self.huey.periodic_task(crontab(minute="17"), name="purge.hourly")(
+                lambda: run("purge", ())
+            )
+
+    def enqueue(self, job: str, *args: Any, at: datetime | None = None) -> bool:
+        """Enqueue the task now or at `at`; log and return False when the queue is unreachable."""
+        task = self._tasks[job]
+        try:
+            if at is None:
+                task(*args)
+            else:
+                # huey keeps times as naive UTC.
+                task.schedule(args=args, eta=at.astimezone(UTC).replace(tzinfo=None))
+        except Exception as exc:  # noqa: BLE001 - a doorbell failure must never fail the caller
+            log.warning("queue unreachable (%s); job %s left to the sweeper",
+                        type(exc).__name__, job)
+            return False
+        return True
+
+    def consumer(self, workers: int) -> Consumer:
+        """Return a huey consumer with thread workers, polling often enough for alerts."""
+        return self.huey.create_consumer(
+            workers=workers, worker_type="thread", initial_delay=0.01, backoff=1.5,
+            max_delay=self._poll_max_s, periodic=True, check_worker_health=True,
+        )
