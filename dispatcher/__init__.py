@@ -54,12 +54,13 @@ def create_app(
     )
 
     from dispatcher import cli, tasks
-    from dispatcher.web import api, errors, phones, twilio_hooks
+    from dispatcher.web import api, errors, followups, phones, twilio_hooks
 
     rt.queue.bind(tasks.runner(rt), list(tasks.JOBS))
 
     errors.register(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(followups.bp)
     app.register_blueprint(twilio_hooks.bp)
     if settings["SMS_BACKEND"] == "outbox":
         app.register_blueprint(phones.bp)

@@ -168,9 +168,10 @@ def register(app: Flask) -> None:
     for group in (db_cli, clients_cli, import_cli, demo_cli, phones_cli):
         app.cli.add_command(group)
     app.cli.add_command(outbox)
-    from dispatcher import cli_queue
+    from dispatcher import cli_areas, cli_followups, cli_queue, cli_retention
 
-    cli_queue.register(app)
+    for module in (cli_queue, cli_areas, cli_followups, cli_retention):
+        module.register(app)
 
 
 phones_cli = AppGroup("phones", help="Virtual phones: read and answer as a volunteer (outbox).")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatcher import events as events_out
 from dispatcher.errors import UnknownIncident
 from dispatcher.incidents import OPEN_ALERT_STATES, find_incident
 from dispatcher.models import Aed, Alert, Client, Incident, TimelineEvent
@@ -44,6 +45,7 @@ def describe(session: Session, incident: Incident) -> dict:
             "accepted_at": _iso(a.responded_at),
             "arrived_at": _iso(a.arrived_at),
             "active": a.state in OPEN_ALERT_STATES,
+            "follow_up": a.follow_up,
         }
         if a.role == "aed" and a.aed_id:
             entry["aed"] = session.get(Aed, a.aed_id).name
@@ -52,10 +54,14 @@ def describe(session: Session, incident: Incident) -> dict:
         "id": incident.external_id,
         "state": incident.state,
         "dispatch": {"status": incident.dispatch_status, "reason": incident.reason},
+        "area": incident.area,
+        "wave": incident.wave,
+        "next_wave_at": _iso(incident.next_wave_at),
         "radius_m": incident.radius_m,
         "counts": counts,
         "responders": accepted,
         "timeline": [{"at": _iso(e.at), "event": e.event, "detail": e.detail} for e in events],
+        "events": events_out.log_for(session, incident.id),
         "created_at": _iso(incident.created_at),
         "updated_at": _iso(incident.updated_at),
         "closed_at": _iso(incident.closed_at),
