@@ -16,7 +16,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 run: $(VENV)/.installed  ## serve on SQLite, the outbox and demo data
 	$(FLASK) db upgrade
 	$(FLASK) demo seed
-	DISPATCHER_BACKGROUND_TICK_S=$${DISPATCHER_BACKGROUND_TICK_S:-5} $(FLASK) run --host $(HOST) --port $(PORT)
+	$(FLASK) serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed  ## every test, on SQLite and PostgreSQL
 	scripts/services.sh
