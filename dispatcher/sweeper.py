@@ -15,7 +15,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from dispatcher.models import Incident, Message, OutgoingEvent
+from dispatcher import events
+from dispatcher.models import Incident, Message
 from dispatcher.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -46,11 +47,7 @@ def overdue(rt: Runtime) -> list[tuple[str, tuple]]:
             )
         ):
             jobs.append(("wave", (incident_id, wave)))
-        for (incident_id,) in session.execute(
-            select(OutgoingEvent.incident_id).where(
-                OutgoingEvent.state == "pending", OutgoingEvent.next_attempt_at <= now - GRACE
-            ).distinct()
-        ):
+        for incident_id in events.due_incidents(session, now - GRACE):
             jobs.append(("push", (incident_id,)))
         for (incident_id,) in session.execute(
             select(Incident.id).where(
