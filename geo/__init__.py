@@ -1,8 +1,9 @@
 """Pure geometry for finding volunteers near an incident.
 
-Distances and search boxes on a spherical Earth, travel-time estimates, and
-spatial indexes of points and of responder positions. Uses only the standard
-library and rtree.
+Distances and search boxes on a spherical Earth, travel-time estimates,
+spatial indexes of points and of responder positions, and service areas
+(GeoJSON polygons, smallest containing area first). Uses only the standard
+library, rtree and shapely.
 
 Examples
 --------
@@ -13,6 +14,7 @@ Examples
 'N'
 """
 
+from geo.areas import AreaIndex, area_m2, geometry_problem, polygon_shape
 from geo.distance import (
     EARTH_RADIUS_M,
     bearing_deg,
@@ -26,6 +28,7 @@ from geo.index import Hit, PointIndex
 from geo.responders import Position, PositionChange, ResponderHit, ResponderIndex
 
 __all__ = [
+    "AreaIndex",
     "DETOUR_FACTOR",
     "EARTH_RADIUS_M",
     "SPEED_MPS",
@@ -35,10 +38,13 @@ __all__ = [
     "PositionChange",
     "ResponderHit",
     "ResponderIndex",
+    "area_m2",
     "bearing_deg",
     "check_coordinates",
     "compass_point",
     "eta_s",
+    "geometry_problem",
     "haversine_m",
+    "polygon_shape",
     "radius_bboxes",
 ]
