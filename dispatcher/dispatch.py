@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from dispatcher import briefing, escalation, outbound, roles, waves
 from dispatcher import policy as rules
+from dispatcher.areas import Placement
 from dispatcher.errors import IncidentConflict, UnknownIncident
 from dispatcher.incidents import OPEN_ALERT_STATES, find_incident, note
 from dispatcher.models import Client, Incident
@@ -55,11 +56,7 @@ def open_incident(
     place = rt.place(session, incident.lat, incident.lon)
     incident.area = place.policy.area
     note(session, incident, "incident.created", now, kind=data.kind, area=incident.area)
-    if place.exclusion_zone:
-        reason = f"in the exclusion zone {place.exclusion_zone}"
-    else:
-        reason = rules.exclusion(place.policy, data.kind, data.patient_age, data.flags,
-                                 now.astimezone(rt.timezone))
+    reason = _not_for_volunteers(rt, place, incident, now)
     if reason:
         incident.dispatch_status, incident.reason = "not_dispatched", reason
         note(session, incident, "not_dispatched", now, reason=reason)
@@ -74,13 +71,13 @@ def update_incident(
     """Apply a control room's correction to an open incident."""
     incident = _open_incident(session, client, data.id)
     changed = []
-    if data.location is not None and (
-        (data.location.lat, data.location.lon, data.location.accuracy_m)
-        != (incident.lat, incident.lon, incident.accuracy_m)
-    ):
+    if data.location is not None:
+        if (data.location.lat, data.location.lon) != (incident.lat, incident.lon):
+            changed.append("location")
+        elif data.location.accuracy_m != incident.accuracy_m:
+            changed.append("accuracy_m")  # the same spot, better known: nothing to redo
         incident.lat, incident.lon = data.location.lat, data.location.lon
         incident.accuracy_m = data.location.accuracy_m
-        changed.append("location")
     for name in ("address", "notes", "ems_eta_s"):
         value = getattr(data, name)
         if value is not None and value != getattr(incident, name):
@@ -90,7 +87,7 @@ def update_incident(
     incident.updated_at = now
     note(session, incident, "incident.updated", now, fields=changed)
     if "location" in changed:
-        _search_again(rt, session, incident)
+        _search_again(rt, session, incident, now)
     if {"location", "address", "notes"} & set(changed):
         _tell_the_going(rt, session, incident)
     return incident, []
@@ -139,15 +136,35 @@ def end_incident(
     return incident, message_ids
 
 
-def _search_again(rt: Runtime, session: Session, incident: Incident) -> None:
+def _not_for_volunteers(
+    rt: Runtime, place: Placement, incident: Incident, now: datetime
+) -> str | None:
+    """Return why the incident, where it is now, is not for volunteers; None when it is."""
+    if place.exclusion_zone:
+        return f"in the exclusion zone {place.exclusion_zone}"
+    return rules.exclusion(place.policy, incident.kind, incident.patient_age,
+                           incident.flags or [], now.astimezone(rt.timezone))
+
+
+def _search_again(rt: Runtime, session: Session, incident: Incident, now: datetime) -> None:
     """Search from a corrected location: its area's policy applies, and a wave goes at once.
 
     Volunteers who are now beyond the radius keep their alerts; the new wave asks the
-    nearest to the new location, unless the targets are met already.
+    nearest to the new location, unless enough are going already. The policy's verdict is
+    given again when it may differ: the incident was not dispatched, or it moved into an
+    exclusion zone or another area. A location where volunteers may not be sent stops the
+    search.
     """
     place = rt.place(session, incident.lat, incident.lon)
+    judged_again = (incident.dispatch_status == "not_dispatched" or place.exclusion_zone
+                    or place.policy.area != incident.area)
     incident.area = place.policy.area
-    if incident.targets_met_at is not None:
+    reason = _not_for_volunteers(rt, place, incident, now) if judged_again else None
+    if reason:
+        incident.next_wave_at = None
+        note(session, incident, "search.stopped", now, reason=reason)
+        if incident.wave == 0:
+            incident.dispatch_status, incident.reason = "not_dispatched", reason
         return
     going = waves.going_roles(session, incident.id)
     if roles.targets_met(place.policy, going):

@@ -26,7 +26,8 @@ WAITING = ("pending", "sent", "delivered")
 
 def start(rt: Runtime, session: Session, incident: Incident, policy: rules.Policy) -> None:
     """Alert the first wave, widening at once while nobody is found within the radius."""
-    advance(rt, session, incident, policy, policy.radius_start_m, "first wave")
+    advance(rt, session, incident, policy, min(policy.radius_start_m, policy.radius_max_m),
+            "first wave")
 
 
 def advance(
@@ -45,7 +46,8 @@ def advance(
         alerted = _alerted(session, incident.id)
         if alerted >= policy.max_alerted:
             break
-        if waves.alert_wave(rt, session, incident, policy, wave=wave, radius_m=radius_m, why=why):
+        waves.alert_wave(rt, session, incident, policy, wave=wave, radius_m=radius_m, why=why)
+        if _alerted(session, incident.id) > alerted:
             incident.wave = wave
             incident.next_wave_at = now + policy.wave_timeout
             ring(session, "wave", incident.id, wave, at=incident.next_wave_at)
@@ -87,9 +89,11 @@ def wave_due(rt: Runtime, incident_id: int, wave: int) -> bool:
             incidents.note(session, incident, "alerts.expired", now, wave=wave, count=len(silent))
         going = waves.going_roles(session, incident.id)
         if roles.targets_met(policy, going):
+            reached_targets(rt, session, incident, len(going))
             return True
-        wider = policy.next_radius(incident.radius_m or policy.radius_start_m)
-        radius = wider if wider is not None else incident.radius_m or policy.radius_max_m
+        # The area's maximum may have shrunk since (a corrected location in another area).
+        radius = min(incident.radius_m or policy.radius_start_m, policy.radius_max_m)
+        radius = policy.next_radius(radius) or radius
         summary = f"{going.count(roles.CPR)} CPR and {going.count(roles.AED)} AED going"
         advance(rt, session, incident, policy, radius,
                 f"targets unmet after wave {wave} ({summary})")
@@ -97,12 +101,17 @@ def wave_due(rt: Runtime, incident_id: int, wave: int) -> bool:
 
 
 def reached_targets(rt: Runtime, session: Session, incident: Incident, going: int) -> None:
-    """Record that the targets are met: stop the wave timer and tell the control room, once."""
+    """Record that the targets are met: stop the wave timer; tell the control room once.
+
+    The targets can be met again after someone dropped out and the search went on; the
+    timer stops again then, but the event and the timeline entry are not repeated.
+    """
+    now = rt.clock.now()
+    incident.next_wave_at = None
+    incident.dispatch_status, incident.reason = "targets_met", None
     if incident.targets_met_at is not None:
         return
-    now = rt.clock.now()
-    incident.targets_met_at, incident.next_wave_at = now, None
-    incident.dispatch_status, incident.reason = "targets_met", None
+    incident.targets_met_at = now
     incidents.note(session, incident, "targets_met", now, going=going)
     events.emit(rt, session, incident, "incident.targets_met", going=going)
 

@@ -92,13 +92,13 @@ class Volunteer:
     id: int
     birth_year: int
     cert_expires: date
-    status: str  # active | opted_out
+    status: str  # active | opted_out | invalid_number
     paused_until: datetime | None
     engaged: bool  # already alerted for, or going to, another open incident
     alerts_24h: int
     travel_mode: str = "walk"
     last_alerted_at: datetime | None = None
-    last_went_at: datetime | None = None  # when they last accepted an incident
+    last_went_at: datetime | None = None  # when the last incident they went to ended
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,9 @@ def ineligibility(policy: Policy, v: Volunteer, *, on: date, now: datetime) -> s
     someone born in year Y is certainly `on.year - Y - 1` years old.
     """
     if v.status != "active":
-        return "opted out"
+        # "opted_out" reads "opted out"; another status (a number that cannot take texts)
+        # is named as it is, so the timeline says why.
+        return v.status.replace("_", " ")
     if v.paused_until is not None and v.paused_until > now:
         return "paused"
     if on.year - v.birth_year - 1 < policy.min_age:
@@ -198,17 +200,27 @@ def rank(
 ) -> list[Candidate]:
     """Order candidates by ETA; break ties in favour of whoever was alerted least recently.
 
-    ETAs count as tied when they fall in the same `tie_s`-second step; then the volunteer
-    alerted longest ago (or never) goes first, then the nearer, then the lower id, so equal
-    cases always come out the same.
+    Candidates are taken by ETA (to the millisecond), then distance, then id. One whose ETA
+    is within `tie_s` seconds of the first of a run counts as tied with it; within a run
+    the volunteer alerted longest ago (or never) goes first, then the nearer, then the
+    lower id, so equal cases always come out the same.
     """
     last_alerted = last_alerted or {}
-
-    def key(c: Candidate):
-        step = int(c.eta_s // tie_s) if tie_s > 0 else round(c.eta_s, 3)
-        return (step, last_alerted.get(c.responder_id) or NEVER, c.distance_m, c.responder_id)
-
-    return sorted(candidates, key=key)
+    ordered = sorted(candidates, key=lambda c: (round(c.eta_s, 3), c.distance_m, c.responder_id))
+    ranked: list[Candidate] = []
+    start = 0
+    while start < len(ordered):
+        first = round(ordered[start].eta_s, 3)
+        end = start + 1
+        while end < len(ordered) and round(ordered[end].eta_s, 3) - first <= tie_s:
+            end += 1
+        ranked += sorted(
+            ordered[start:end],
+            key=lambda c: (last_alerted.get(c.responder_id) or NEVER, c.distance_m,
+                           c.responder_id),
+        )
+        start = end
+    return ranked
 
 
 def select_wave(

@@ -7,13 +7,14 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from dispatcher import outbound, roles, spatial
 from dispatcher import policy as rules
 from dispatcher.incidents import OPEN_ALERT_STATES, note
 from dispatcher.models import Alert, Incident, Responder
+from dispatcher.queue import ring
 from dispatcher.runtime import Runtime
 from dispatcher.sms.templates import render_alert
 from geo import bearing_deg, compass_point
@@ -58,7 +59,8 @@ def alert_wave(
     skipped: dict[str, int] = {}
     for start in range(0, len(found), CANDIDATE_CHUNK):
         chunk = found[start : start + CANDIDATE_CHUNK]
-        volunteers = volunteers_for(session, [c.responder_id for c in chunk], now)
+        volunteers = volunteers_for(session, [c.responder_id for c in chunk], now,
+                                    policy.rest_after_incident)
         picked, passed = rules.select_wave(
             policy,
             chunk,
@@ -95,9 +97,15 @@ def alert_wave(
 
 
 def volunteers_for(
-    session: Session, responder_ids: Iterable[int], now: datetime
+    session: Session, responder_ids: Iterable[int], now: datetime,
+    rest: timedelta = timedelta(hours=4),
 ) -> dict[int, rules.Volunteer]:
-    """Load what eligibility needs for these volunteers, in three set queries."""
+    """Load what eligibility and ranking need for these volunteers, in four set queries.
+
+    `rest` is how far back an incident they went to counts (the policy's rest period).
+    Alerts that never reached a volunteer count neither towards fatigue nor as their
+    latest alert.
+    """
     ids = list(responder_ids)
     engaged = set(
         session.scalars(
@@ -110,23 +118,28 @@ def volunteers_for(
             )
         )
     )
+    day_ago = now - timedelta(hours=24)
     recent = {
-        rid: (count, last)
+        rid: (int(count or 0), last)
         for rid, count, last in session.execute(
-            select(Alert.responder_id, func.count(), func.max(Alert.created_at))
-            .where(
-                Alert.responder_id.in_(ids),
-                Alert.created_at >= now - timedelta(hours=24),
-                Alert.state != "failed",  # a text that never reached them did not tire them
+            select(
+                Alert.responder_id,
+                func.sum(case((Alert.created_at >= day_ago, 1), else_=0)),
+                func.max(Alert.created_at),
             )
+            .where(Alert.responder_id.in_(ids), Alert.state != "failed")
             .group_by(Alert.responder_id)
         ).all()
     }
+    # They rest from the end of the incident they went to (or from their YES, while the
+    # incident has not been ended).
+    ended = func.coalesce(Incident.closed_at, Alert.responded_at)
     went = dict(
         session.execute(
-            select(Alert.responder_id, func.max(Alert.responded_at))
+            select(Alert.responder_id, func.max(ended))
+            .join(Incident, Incident.id == Alert.incident_id)
             .where(Alert.responder_id.in_(ids), Alert.role.is_not(None),
-                   Alert.responded_at >= now - timedelta(days=2))
+                   Alert.responded_at.is_not(None), ended >= now - rest)
             .group_by(Alert.responder_id)
         ).all()
     )
@@ -210,13 +223,22 @@ def replace_volunteers(
     """Ask the next eligible volunteers in place of those who said no or could not be reached.
 
     They are looked for within the current radius; widening it is the wave timer's call.
+    When no wave is running (the targets were met, or the search had ended) and someone
+    drops out, the wave timer starts again, so the search goes on if the gap stays open.
     """
     if count <= 0 or incident.state != "open" or incident.radius_m is None:
         return []
     policy = rt.policy_for(session, incident)
     if roles.targets_met(policy, going_roles(session, incident.id)):
         return []
-    return alert_wave(
-        rt, session, incident, policy, wave=max(incident.wave, 1), radius_m=incident.radius_m,
+    wave = max(incident.wave, 1)
+    asked = alert_wave(
+        rt, session, incident, policy, wave=wave, radius_m=incident.radius_m,
         size=count, why=why,
     )
+    if incident.next_wave_at is None:
+        incident.wave = wave
+        incident.next_wave_at = rt.clock.now() + policy.wave_timeout
+        incident.dispatch_status, incident.reason = "alerting", None
+        ring(session, "wave", incident.id, wave, at=incident.next_wave_at)
+    return asked

@@ -93,6 +93,41 @@ def test_exclusion_follows_the_policy_kinds_and_minimum_patient_age():
     assert exclusion(policy, "cardiac_arrest", 40, []) is not None
 
 
+QUIET = replace(POLICY, quiet_hours="23:00-07:00", area="Dalarna")
+
+
+@pytest.mark.parametrize(
+    ("local_now", "expected"),
+    [
+        (datetime(2026, 11, 23, 22, 59), None),
+        (datetime(2026, 11, 23, 23, 0), "quiet hours in Dalarna (23:00-07:00)"),
+        (datetime(2026, 11, 24, 3, 30), "quiet hours in Dalarna (23:00-07:00)"),
+        (datetime(2026, 11, 24, 6, 59), "quiet hours in Dalarna (23:00-07:00)"),
+        (datetime(2026, 11, 24, 7, 0), None),
+        (datetime(2026, 11, 24, 12, 0), None),
+    ],
+)
+def test_exclusion_keeps_an_area_quiet_in_its_quiet_hours_local_time(local_now, expected):
+    assert exclusion(QUIET, "cardiac_arrest", 64, [], local_now) == expected
+
+
+def test_exclusion_without_the_local_time_or_without_quiet_hours_is_never_quiet():
+    night = datetime(2026, 11, 24, 3, 0)
+
+    assert exclusion(QUIET, "cardiac_arrest", 64, []) is None
+    assert exclusion(POLICY, "cardiac_arrest", 64, [], night) is None
+
+
+def test_exclusion_leaves_kinds_the_area_excludes_to_the_ambulance():
+    policy = replace(POLICY, dispatchable_kinds=frozenset({"cardiac_arrest", "drowning"}),
+                     excluded_kinds=frozenset({"drowning"}), area="Gotland")
+
+    assert exclusion(policy, "drowning", 40, []) == (
+        "kind 'drowning' is not dispatched to volunteers in Gotland"
+    )
+    assert exclusion(policy, "cardiac_arrest", 40, []) is None
+
+
 # --- ineligibility -----------------------------------------------------------------------
 
 
@@ -101,6 +136,7 @@ def test_exclusion_follows_the_policy_kinds_and_minimum_patient_age():
     [
         ({}, None),
         ({"status": "opted_out"}, "opted out"),
+        ({"status": "invalid_number"}, "invalid number"),
         ({"paused_until": NOW + timedelta(minutes=1)}, "paused"),
         ({"paused_until": NOW - timedelta(minutes=1)}, None),
         ({"paused_until": NOW}, None),
@@ -139,6 +175,36 @@ def test_ineligibility_follows_the_policy_fatigue_cap_and_minimum_age():
     assert ineligibility(policy, volunteer(alerts_24h=4, birth_year=2009), on=TODAY,
                          now=NOW) is None
     assert ineligibility(policy, volunteer(alerts_24h=5), on=TODAY, now=NOW) == "fatigue cap"
+
+
+def test_the_default_fatigue_cap_is_three_alerts_in_24_hours():
+    assert POLICY.fatigue_max_24h == 3
+    assert ineligibility(POLICY, volunteer(alerts_24h=2), on=TODAY, now=NOW) is None
+    assert ineligibility(POLICY, volunteer(alerts_24h=3), on=TODAY, now=NOW) == "fatigue cap"
+
+
+@pytest.mark.parametrize(
+    ("ago", "expected"),
+    [
+        (timedelta(minutes=5), "resting after an incident"),
+        (timedelta(hours=3, minutes=59), "resting after an incident"),
+        (timedelta(hours=4), None),
+        (timedelta(days=2), None),
+    ],
+)
+def test_a_volunteer_rests_four_hours_after_an_incident_they_went_to(ago, expected):
+    assert ineligibility(POLICY, volunteer(last_went_at=NOW - ago), on=TODAY, now=NOW) == (
+        expected
+    )
+
+
+def test_the_rest_period_follows_the_policy():
+    went = volunteer(last_went_at=NOW - timedelta(hours=1))
+
+    assert ineligibility(replace(POLICY, rest_after_incident=timedelta(0)), went, on=TODAY,
+                         now=NOW) is None
+    assert ineligibility(replace(POLICY, rest_after_incident=timedelta(hours=2)), went,
+                         on=TODAY, now=NOW) == "resting after an incident"
 
 
 # --- usable positions --------------------------------------------------------------------
@@ -235,6 +301,52 @@ def test_rank_treats_etas_equal_to_the_millisecond_as_ties_broken_by_distance():
     assert [c.responder_id for c in rank([farther, nearer])] == [2, 1]
 
 
+def test_rank_puts_whoever_was_alerted_least_recently_first_among_tied_etas():
+    p = place()
+    nearer = Candidate(1, 300.0, 243.0, p)
+    farther = Candidate(2, 305.0, 247.0, p)
+    never = Candidate(3, 308.0, 250.0, p)
+    recency = {1: NOW - timedelta(hours=1), 2: NOW - timedelta(hours=20), 3: None}
+
+    assert [c.responder_id for c in rank([nearer, farther, never], recency, tie_s=10)] == [
+        3, 2, 1,
+    ]
+    # Without a tie window the ETA alone decides.
+    assert [c.responder_id for c in rank([nearer, farther, never], recency)] == [1, 2, 3]
+
+
+def test_rank_counts_etas_as_tied_only_within_the_window_of_the_first_of_a_run():
+    p = place()
+    first = Candidate(1, 100.0, 100.0, p)
+    within = Candidate(2, 110.0, 110.0, p)  # 10 s after the first: tied with it
+    beyond = Candidate(3, 115.0, 115.0, p)  # 15 s after the first: starts the next run
+    recency = {1: NOW - timedelta(minutes=5), 2: NOW - timedelta(minutes=10)}
+
+    assert [c.responder_id for c in rank([beyond, within, first], recency, tie_s=10)] == [
+        2, 1, 3,
+    ]
+
+
+def test_rank_breaks_a_tie_of_equal_recency_by_distance_then_id():
+    p = place()
+    candidates = [Candidate(4, 210.0, 171.0, p), Candidate(3, 200.0, 170.0, p),
+                  Candidate(2, 200.0, 175.0, p)]
+    recency = {2: NOW, 3: NOW, 4: NOW}
+
+    assert [c.responder_id for c in rank(candidates, recency, tie_s=10)] == [2, 3, 4]
+
+
+def test_select_wave_asks_the_least_recently_alerted_of_two_at_the_same_distance():
+    candidates = [cand(1, 300.0), cand(2, 300.0)]
+    volunteers = {1: volunteer(1, alerts_24h=1, last_alerted_at=NOW - timedelta(hours=2)),
+                  2: volunteer(2)}
+
+    chosen, _ = select_wave(replace(POLICY, wave_size=1), candidates, volunteers, on=TODAY,
+                            now=NOW)
+
+    assert [c.responder_id for c in chosen] == [2]
+
+
 def test_rank_of_nothing_is_empty():
     assert rank([]) == []
 
@@ -314,6 +426,33 @@ def test_select_wave_neither_picks_nor_counts_candidates_after_the_wave_is_full(
 
 def test_select_wave_of_no_candidates_is_empty():
     assert select_wave(POLICY, [], {}, on=TODAY, now=NOW) == ([], {})
+
+
+# --- next_radius -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("radius_m", "expected"),
+    [(1000, 1500), (1500, 2000), (2500, 3000), (2800, 3000), (3000, None), (3500, None)],
+)
+def test_next_radius_widens_by_the_step_up_to_the_maximum(radius_m, expected):
+    policy = replace(POLICY, radius_start_m=1000, radius_step_m=500, radius_max_m=3000)
+
+    assert policy.next_radius(radius_m) == expected
+
+
+def test_next_radius_from_the_start_walks_every_step_to_the_maximum():
+    radii = [POLICY.radius_start_m]
+    while (wider := POLICY.next_radius(radii[-1])) is not None:
+        radii.append(wider)
+
+    assert radii == [1000, 1500, 2000, 2500, 3000]
+
+
+def test_next_radius_with_no_step_still_moves_on():
+    policy = replace(POLICY, radius_start_m=1000, radius_step_m=0, radius_max_m=1002)
+
+    assert [policy.next_radius(r) for r in (1000, 1001, 1002)] == [1001, 1002, None]
 
 
 # --- Policy.from_settings ----------------------------------------------------------------
