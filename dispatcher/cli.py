@@ -39,7 +39,7 @@ def db_upgrade() -> None:
 @click.argument("name")
 @click.option("--events-url", help="Where to push signed events back to the control room.")
 @click.option("--scope", "scopes", multiple=True, type=click.Choice(clients.SCOPES),
-              help="Scopes of the bearer token (default: all).")
+              help="Scopes of the bearer token (default: incidents:read, positions:write).")
 def clients_create(name: str, events_url: str | None, scopes: tuple[str, ...]) -> None:
     """Create a control-room client and print its secret and token (shown only now)."""
     rt = runtime()
@@ -47,7 +47,7 @@ def clients_create(name: str, events_url: str | None, scopes: tuple[str, ...]) -
         if session.scalars(select(Client).where(Client.name == name)).first():
             raise click.ClickException(f"a client named {name!r} exists already")
         made = clients.create_client(session, name, rt.clock.now(),
-                                     scopes=scopes or clients.SCOPES, events_url=events_url)
+                                     scopes=scopes or clients.DEFAULT_SCOPES, events_url=events_url)
     click.echo(f"client:  {name}\nsecret:  {made.secret}\ntoken:   {made.token}")
     click.echo("Store both now: the token is kept only as a hash and cannot be shown again.")
 

@@ -17,7 +17,10 @@ from standardwebhooks.webhooks import Webhook
 from dispatcher.errors import Forbidden, InvalidSignature, Unauthorized
 from dispatcher.models import Client
 
-SCOPES = ("incidents:read", "positions:write")
+SCOPES = ("incidents:read", "positions:write", "follow-ups")
+# A control room gets these unless others are asked for. "follow-ups" lists volunteers' names and
+# phone numbers across every control room, for the coordinators who call them: only on request.
+DEFAULT_SCOPES = ("incidents:read", "positions:write")
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ def new_token() -> str:
 
 
 def create_client(
-    session: Session, name: str, now: datetime, *, scopes: tuple[str, ...] = SCOPES,
+    session: Session, name: str, now: datetime, *, scopes: tuple[str, ...] = DEFAULT_SCOPES,
     events_url: str | None = None,
 ) -> NewClient:
     """Create a control-room client; the token is returned once and only its hash is stored."""

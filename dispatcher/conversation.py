@@ -1,4 +1,8 @@
-"""A volunteer's SMS in: YES, NO, HERE, STOP, START, HELP, PAUSE and RESUME."""
+"""A volunteer's SMS in: YES, NO, HERE, STOP, START, HELP, PAUSE and RESUME.
+
+A YES or NO (1 or 2) is about the volunteer's open alert when they have one; otherwise it may
+answer the follow-up question asked after an incident (see `followup.question_for`).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dispatcher import briefing, escalation, events, incidents, outbound, roles, waves
+from dispatcher import briefing, escalation, events, followup, incidents, outbound, roles, waves
 from dispatcher.models import Alert, Incident, Message, Responder
 from dispatcher.runtime import Runtime
 from dispatcher.sms.replies import Reply, parse_reply
@@ -88,6 +92,12 @@ def _act(
     if reply.intent == "resume":
         responder.paused_until, responder.updated_at = None, now
         return say("resumed")
+    if reply.intent in followup.ANSWERS and not _engaged(session, responder, now):
+        question = followup.question_for(session, responder, reply.code, now)
+        if question is not None:
+            record.alert_id = question.id
+            choice = followup.ANSWERS[reply.intent]
+            return followup.answer(rt, session, responder, question, choice, now)
     alert = _alert_for(session, responder, reply.code, now)
     if alert is None:
         return say("no_open_alert")
@@ -118,6 +128,17 @@ def _alert_for(session: Session, responder: Responder, code: str | None, now: da
         if coded is not None:
             return coded
     return session.scalars(newest).first()
+
+
+def _engaged(session: Session, responder: Responder, now: datetime) -> bool:
+    """Tell whether the volunteer has an open alert, which a YES or NO is always about."""
+    return session.scalar(
+        select(Alert.id)
+        .join(Incident, Incident.id == Alert.incident_id)
+        .where(Alert.responder_id == responder.id, Alert.created_at >= now - REPLY_WINDOW,
+               Alert.state.in_(incidents.OPEN_ALERT_STATES), Incident.state == "open")
+        .limit(1)
+    ) is not None
 
 
 def _accept(

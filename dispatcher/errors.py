@@ -73,6 +73,13 @@ class UnknownResponder(DispatchError):
     code = "unknown_responder"
 
 
+class UnknownFollowUp(DispatchError):
+    """No volunteer's request for a call has that id."""
+
+    status = 404
+    code = "unknown_follow_up"
+
+
 class IncidentConflict(DispatchError):
     """The incident exists with other content, or is in a state that forbids the change."""
 

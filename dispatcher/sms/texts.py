@@ -30,6 +30,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "started": "Welcome back: you will get alerts again. Reply STOP to end them.",
         "paused": "Alerts paused until {until}. Reply RESUME to get them again.",
         "resumed": "Alerts are on again. Thank you!",
+        "follow_up": "Thank you for helping at alert {code}. Are you OK? Reply 1 if you are fine, "
+        "2 if you would like someone to call you.",
+        "follow_up_fine": "Thank you, we are glad you are OK. If you would like to talk later, "
+        "reply 2 and someone will call you.",
+        "follow_up_call": "Thank you for telling us. Someone from our team will call you soon. "
+        "If it is urgent, call the emergency number.",
     },
     "sv": {
         "update": "NY INFO om larm {code}: patienten finns på {address}. {notes}Karta: {map}",
@@ -57,6 +63,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "started": "Välkommen tillbaka: du får larm igen. Svara STOP för att avsluta dem.",
         "paused": "Larmen är pausade till {until}. Svara RESUME för att få dem igen.",
         "resumed": "Larmen är aktiva igen. Tack!",
+        "follow_up": "Tack för att du hjälpte till vid larm {code}. Mår du bra? Svara 1 om du mår "
+        "bra, 2 om du vill att någon ringer dig.",
+        "follow_up_fine": "Tack, vad bra att du mår bra. Vill du prata senare, svara 2 så ringer "
+        "någon dig.",
+        "follow_up_call": "Tack för att du berättade. Någon från oss ringer dig snart. "
+        "Om det är akut, ring larmnumret.",
     },
     "nl": {
         "update": "UPDATE voor alarm {code}: de patient is op {address}. {notes}Kaart: {map}",
@@ -84,6 +96,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "started": "Welkom terug: u krijgt weer alarmen. Antwoord STOP om ze te stoppen.",
         "paused": "Alarmen gepauzeerd tot {until}. Antwoord RESUME om ze weer te krijgen.",
         "resumed": "Alarmen staan weer aan. Dank u!",
+        "follow_up": "Dank u voor uw hulp bij alarm {code}. Gaat het goed met u? Antwoord 1 als "
+        "het goed gaat, 2 als u wilt dat iemand u belt.",
+        "follow_up_fine": "Dank u, fijn dat het goed met u gaat. Wilt u later praten, antwoord dan "
+        "2 en iemand belt u.",
+        "follow_up_call": "Dank u voor uw bericht. Iemand van ons team belt u snel. "
+        "Is het dringend, bel dan het alarmnummer.",
     },
     "fr": {
         "update": "MISE A JOUR de l'alerte {code}: le patient est au {address}. "
@@ -118,6 +136,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "paused": "Alertes suspendues jusqu'à {until}. Répondez RESUME pour les recevoir de "
         "nouveau.",
         "resumed": "Les alertes sont réactivées. Merci!",
+        "follow_up": "Merci de votre aide lors de l'alerte {code}. Allez-vous bien? Répondez 1 si "
+        "tout va bien, 2 si vous souhaitez qu'on vous appelle.",
+        "follow_up_fine": "Merci, nous sommes heureux que vous alliez bien. Si vous souhaitez en "
+        "parler plus tard, répondez 2 et on vous appellera.",
+        "follow_up_call": "Merci de nous l'avoir dit. Quelqu'un de notre équipe vous appellera "
+        "sous peu. En cas d'urgence, appelez le numéro d'urgence.",
     },
     "de": {
         "update": "NEUE ANGABEN zu Alarm {code}: der Patient ist in {address}. "
@@ -152,6 +176,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "beenden.",
         "paused": "Alarme pausiert bis {until}. Antworten Sie RESUME, um sie wieder zu erhalten.",
         "resumed": "Alarme sind wieder aktiv. Danke!",
+        "follow_up": "Danke für Ihre Hilfe bei Alarm {code}. Geht es Ihnen gut? Antworten Sie 1, "
+        "wenn es Ihnen gut geht, 2, wenn wir Sie anrufen sollen.",
+        "follow_up_fine": "Danke, schön, dass es Ihnen gut geht. Wenn Sie später reden möchten, "
+        "antworten Sie 2 und wir rufen Sie an.",
+        "follow_up_call": "Danke für Ihre Nachricht. Jemand aus unserem Team ruft Sie bald an. "
+        "Wenn es dringend ist, rufen Sie den Notruf an.",
     },
     "fi": {
         "update": "PÄIVITYS hälytykseen {code}: potilas on osoitteessa {address}. "
@@ -182,6 +212,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "ne.",
         "paused": "Hälytykset on keskeytetty {until} asti. Vastaa RESUME, jos haluat ne taas.",
         "resumed": "Hälytykset ovat taas päällä. Kiitos!",
+        "follow_up": "Kiitos avustasi hälytyksessä {code}. Voitko hyvin? Vastaa 1, jos voit "
+        "hyvin, 2, jos haluat, että sinulle soitetaan.",
+        "follow_up_fine": "Kiitos, hienoa että voit hyvin. Jos haluat puhua myöhemmin, vastaa 2, "
+        "niin sinulle soitetaan.",
+        "follow_up_call": "Kiitos, kun kerroit. Joku meiltä soittaa sinulle pian. "
+        "Jos asia on kiireellinen, soita hätänumeroon.",
     },
 }
 
@@ -205,4 +241,8 @@ BUDGET = {
     "started": 1,
     "paused": 1,
     "resumed": 1,
+    # After an incident: the question to those who went, and the answers to 1 and 2.
+    "follow_up": 1,
+    "follow_up_fine": 1,
+    "follow_up_call": 1,
 }
