@@ -136,7 +136,9 @@ def _engaged(session: Session, responder: Responder, now: datetime) -> bool:
         select(Alert.id)
         .join(Incident, Incident.id == Alert.incident_id)
         .where(Alert.responder_id == responder.id, Alert.created_at >= now - REPLY_WINDOW,
-               Alert.state.in_(incidents.OPEN_ALERT_STATES), Incident.state == "open")
+               # An expired alert of an open incident may still be taken up by a late YES.
+               Alert.state.in_((*incidents.OPEN_ALERT_STATES, "expired")),
+               Incident.state == "open")
         .limit(1)
     ) is not None
 
@@ -183,6 +185,9 @@ def _accept(
     alert.state, alert.role, alert.aed_id = "accepted", role.role, role.aed_id
     alert.eta_s, alert.responded_at, alert.updated_at = round(role.eta_s, 1), now, now
     incidents.note(session, incident, "responder.accepted", now, ref=responder.ref, role=role.role)
+    if incident.dispatch_status == "no_responders":
+        # A late YES after the search gave up: someone is going after all.
+        incident.dispatch_status, incident.reason = "alerting", None
     aed = rt.aeds.get(alert.aed_id) if alert.aed_id else None
     events.emit(rt, session, incident, "responder.accepted", responder=responder.ref,
                 role=role.role, distance_m=round(alert.distance_m), eta_s=round(alert.eta_s),

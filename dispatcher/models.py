@@ -199,6 +199,8 @@ class Alert(Base):
     __table_args__ = (
         UniqueConstraint("incident_id", "responder_id"),
         Index("ix_alerts_responder_state", "responder_id", "state"),
+        # Coordinators list the follow-ups that asked for a call and are not resolved.
+        Index("ix_alerts_follow_up", "follow_up", "follow_up_resolved_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))

@@ -56,6 +56,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('follow_up_asked_at', dispatcher.columns.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('follow_up_answered_at', dispatcher.columns.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('follow_up_resolved_at', dispatcher.columns.UTCDateTime(timezone=True), nullable=True))
+        batch_op.create_index('ix_alerts_follow_up', ['follow_up', 'follow_up_resolved_at'], unique=False)
 
     with op.batch_alter_table('incidents', schema=None) as batch_op:
         batch_op.add_column(sa.Column('area', sa.String(length=120), nullable=True))
@@ -93,6 +94,7 @@ def downgrade() -> None:
         batch_op.drop_column('area')
 
     with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.drop_index('ix_alerts_follow_up')
         batch_op.drop_column('follow_up_resolved_at')
         batch_op.drop_column('follow_up_answered_at')
         batch_op.drop_column('follow_up_asked_at')
