@@ -271,6 +271,21 @@ def test_an_exhausted_search_with_someone_going_is_not_no_responders(
     assert poster.types() == ["responder.accepted"]
 
 
+def test_a_late_yes_after_the_search_gave_up_counts_and_the_status_says_alerting_again(
+    client, rt, sms, queue, room, poster, lone
+):
+    open_incident(client, room, rt)
+    time_passes(rt, queue, 30)
+    assert status_of(client, room)["dispatch"]["status"] == "no_responders"
+
+    say(client, lone, "YES")
+
+    status = status_of(client, room)
+    assert status["dispatch"] == {"status": "alerting", "reason": None}
+    assert [r["ref"] for r in status["responders"]] == [lone.ref]
+    assert poster.types() == ["incident.no_responders", "responder.accepted"]
+
+
 # --- late answers ------------------------------------------------------------------------
 
 
