@@ -46,10 +46,30 @@ def clients_create(name: str, events_url: str | None, scopes: tuple[str, ...]) -
     with rt.transaction() as session:
         if session.scalars(select(Client).where(Client.name == name)).first():
             raise click.ClickException(f"a client named {name!r} exists already")
-        made = clients.create_client(session, name, rt.clock.now(),
-                                     scopes=scopes or clients.DEFAULT_SCOPES, events_url=events_url)
+        try:
+            made = clients.create_client(session, name, rt.clock.now(), events_url=events_url,
+                                         scopes=scopes or clients.DEFAULT_SCOPES)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
     click.echo(f"client:  {name}\nsecret:  {made.secret}\ntoken:   {made.token}")
     click.echo("Store both now: the token is kept only as a hash and cannot be shown again.")
+
+
+@clients_cli.command("set-events-url")
+@click.argument("name")
+@click.argument("url", required=False)
+def clients_set_events_url(name: str, url: str | None) -> None:
+    """Set where a client's events go; without URL, stop sending it events."""
+    rt = runtime()
+    with rt.transaction() as session:
+        client = session.scalars(select(Client).where(Client.name == name)).first()
+        if client is None:
+            raise click.ClickException(f"no client named {name!r}")
+        try:
+            client.events_url = clients.check_events_url(url)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"{name}: events go to {url}" if url else f"{name}: no events are sent")
 
 
 def _import(kind: str, path: Path) -> None:

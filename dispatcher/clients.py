@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -47,11 +48,22 @@ def new_token() -> str:
     return "crt_" + secrets.token_urlsafe(32)
 
 
+def check_events_url(url: str | None) -> str | None:
+    """Return an events URL that is plain http(s) with a host, or None; raise ValueError."""
+    if url is None or not url.strip():
+        return None
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"the events URL must be http:// or https:// with a host, not {url!r}")
+    return url.strip()
+
+
 def create_client(
     session: Session, name: str, now: datetime, *, scopes: tuple[str, ...] = DEFAULT_SCOPES,
     events_url: str | None = None,
 ) -> NewClient:
     """Create a control-room client; the token is returned once and only its hash is stored."""
+    events_url = check_events_url(events_url)
     unknown = set(scopes) - set(SCOPES)
     if unknown:
         raise ValueError(f"unknown scopes: {', '.join(sorted(unknown))}")

@@ -78,6 +78,33 @@ def test_clients_create_takes_scopes_and_an_events_url(cli, rt, client):
     assert status_code_with(client, printed(result.output, "token")) == 403
 
 
+@pytest.mark.parametrize("url", ["ftp://cad.example.org/x", "cad.example.org/hooks", "https://"])
+def test_clients_create_refuses_an_events_url_that_is_not_http(cli, rt, url):
+    result = cli("clients", "create", "feed", "--events-url", url)
+
+    assert result.exit_code != 0
+    assert "events URL must be http" in result.output
+    assert count(rt, Client) == 0
+
+
+def test_an_events_url_can_be_changed_and_removed(cli, rt):
+    cli("clients", "create", "feed", "--events-url", "https://cad.example.org/old")
+
+    changed = cli("clients", "set-events-url", "feed", "https://cad.example.org/new")
+    with rt.transaction() as session:
+        assert session.scalars(select(Client.events_url)).one() == "https://cad.example.org/new"
+    removed = cli("clients", "set-events-url", "feed")
+    refused = cli("clients", "set-events-url", "feed", "mailto:cad@example.org")
+    unknown = cli("clients", "set-events-url", "nobody", "https://cad.example.org/x")
+
+    assert (changed.exit_code, removed.exit_code) == (0, 0)
+    assert "no events are sent" in removed.output
+    with rt.transaction() as session:
+        assert session.scalars(select(Client.events_url)).one() is None
+    assert refused.exit_code != 0 and "must be http" in refused.output
+    assert unknown.exit_code != 0 and "no client named 'nobody'" in unknown.output
+
+
 def test_clients_create_refuses_a_name_that_exists(cli, rt):
     first = cli("clients", "create", "SOS Alarm")
 
