@@ -11,14 +11,17 @@ from flask.cli import with_appcontext
 from werkzeug.serving import make_server
 
 from dispatcher import sweeper, tasks
-from dispatcher.runtime import runtime
+from dispatcher.runtime import Runtime, runtime
 
 log = logging.getLogger(__name__)
 
 
-def _consume(workers: int | None) -> None:
-    """Run a queue consumer and a sweeper in this process until interrupted."""
-    rt = runtime()
+def run_consumer(rt: Runtime, workers: int | None = None) -> None:
+    """Run a queue consumer and a sweeper in this thread until SIGINT or SIGTERM.
+
+    SIGINT lets running jobs finish; SIGTERM stops at once (a job cut short is found by
+    the sweeper). Must run in the main thread, which receives the signals.
+    """
     queue = rt.queue
     if not hasattr(queue, "consumer"):
         raise click.ClickException(f"the {queue.name} queue has no consumer to run")
@@ -26,7 +29,7 @@ def _consume(workers: int | None) -> None:
     sweep = sweeper.Sweeper(rt, float(rt.settings["SWEEP_INTERVAL_S"]), tasks.runner(rt))
     sweep.start()
     try:
-        consumer.run()  # returns after SIGINT or SIGTERM, once running jobs are done
+        consumer.run()
     finally:
         sweep.stop()
 
@@ -43,7 +46,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
     threading.Thread(target=server.serve_forever, name="web", daemon=True).start()
     click.echo(f"serving on http://{host}:{port} with the {runtime().queue.name} queue")
     try:
-        _consume(workers)
+        run_consumer(runtime(), workers)
     finally:
         server.shutdown()
 
@@ -58,7 +61,7 @@ def queue_cli() -> None:
 @with_appcontext
 def consume(workers: int | None) -> None:
     """Run a queue consumer with a sweeper (one per host, or as many as needed)."""
-    _consume(workers)
+    run_consumer(runtime(), workers)
 
 
 @click.command("sweep")

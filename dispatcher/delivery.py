@@ -55,15 +55,32 @@ def receive_status(rt: Runtime, sid: str, status: str, error_code: int | None) -
     return True
 
 
+def _mark_unreachable(responder: Responder, code: int | None, now) -> None:
+    """Stop alerting a volunteer the provider will never reach: opted out or a bad number.
+
+    21610 means they sent STOP to the provider: they are opted out, as after a STOP to us
+    (a START lifts it). 21211 (not a valid number) and 21614 (not a mobile) mean the number
+    on file cannot take a text; the volunteer stays registered, marked `invalid_number`,
+    and is passed over until a coordinator corrects the number.
+    """
+    if code == OPTED_OUT:
+        log.info("provider reports an opt-out; volunteer %s marked opted out", responder.ref)
+        responder.status, responder.opted_out_at = "opted_out", now
+    elif code in PERMANENT_ERRORS:
+        log.info("provider cannot text volunteer %s (error %s); marked invalid_number",
+                 responder.ref, code)
+        responder.status = "invalid_number"
+    responder.updated_at = now
+
+
 def _after_failure(rt: Runtime, message_id: int, code: int | None, permanent: bool) -> list[int]:
     """Honour an opt-out, retry a transient failure once, else replace the volunteer."""
     now = rt.clock.now()
     with rt.transaction() as session:
         message = session.get(Message, message_id)
         responder = session.get(Responder, message.responder_id) if message.responder_id else None
-        if code == OPTED_OUT and responder is not None and responder.status != "opted_out":
-            log.info("provider reports an opt-out; volunteer %s marked opted out", responder.ref)
-            responder.status, responder.opted_out_at = "opted_out", now
+        if responder is not None and code in PERMANENT_ERRORS and responder.status == "active":
+            _mark_unreachable(responder, code, now)
         if message.purpose != "alert" or message.alert_id is None:
             return []
         alert = session.get(Alert, message.alert_id)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -23,11 +23,12 @@ def queue_message(
     rt: Runtime, session: Session, responder: Responder, body: str, *, purpose: str,
     alert: Alert | None = None,
 ) -> Message | None:
-    """Write an outgoing message in the caller's transaction; None if the volunteer opted out.
+    """Write an outgoing message in the caller's transaction; None if they cannot be texted.
 
-    The queue is rung for it once the transaction commits.
+    Nothing goes to a volunteer who opted out or whose number the provider refused as
+    invalid. The queue is rung for the message once the transaction commits.
     """
-    if responder.status == "opted_out":
+    if responder.status in ("opted_out", "invalid_number"):
         return None
     now = rt.clock.now()
     message = Message(
@@ -43,7 +44,7 @@ def queue_message(
 
 
 def claim(rt: Runtime, message_ids: Iterable[int]) -> list[Message]:
-    """Claim messages for sending (queued -> sending) in one transaction; return those won.
+    """Claim messages for sending (-> sending) in one transaction; return those won, by id.
 
     A message is won when it is queued, or when a claim on it has outlived its lease (the
     worker that held it died) and it still has no provider id: a message the provider has
@@ -53,15 +54,10 @@ def claim(rt: Runtime, message_ids: Iterable[int]) -> list[Message]:
     if not ids:
         return []
     now = rt.clock.now()
-    lease = timedelta(seconds=float(rt.settings["SEND_LEASE_S"]))
     with rt.transaction() as session:
         won = session.scalars(
             update(Message)
-            .where(
-                Message.id.in_(ids), Message.sid.is_(None), Message.direction == "out",
-                (Message.status == "queued")
-                | ((Message.status == "sending") & (Message.updated_at <= now - lease)),
-            )
+            .where(Message.id.in_(ids), _claimable(rt, now))
             .values(status="sending", updated_at=now)
             .returning(Message.id)
         ).all()
@@ -72,19 +68,45 @@ def claim(rt: Runtime, message_ids: Iterable[int]) -> list[Message]:
 def deliver(rt: Runtime, message_ids: Iterable[int]) -> list[tuple[int, SmsSendError]]:
     """Hand messages to the SMS provider, several at once; record its answers; return failures.
 
-    What a failure means for the alert is decided by the caller (`delivery.send`).
+    Messages are claimed as a sender is free for them, in id order, so a claim's lease
+    starts with its send and at most SEND_CONCURRENCY messages are with the provider and
+    unrecorded at any moment: all a killed worker can leave to be sent twice. What a
+    failure means for the alert is decided by the caller (`delivery.send`).
     """
-    messages = claim(rt, message_ids)
-    if not messages:
-        return []
+    with rt.transaction() as session:
+        waiting = list(session.scalars(
+            select(Message.id)
+            .where(Message.id.in_(sorted(set(message_ids))), _claimable(rt, rt.clock.now()))
+            .order_by(Message.id)
+        ))
     callback = rt.settings["PUBLIC_BASE_URL"].rstrip("/") + "/sms/status"
-    width = max(1, min(int(rt.settings["SEND_CONCURRENCY"]), len(messages)))
+    width = max(1, min(int(rt.settings["SEND_CONCURRENCY"]), len(waiting)))
+    failures: list[tuple[int, SmsSendError] | None] = []
     if width == 1:
-        results = [_send_one(rt, m, callback) for m in messages]
-    else:
-        with ThreadPoolExecutor(width, thread_name_prefix="sms") as pool:
-            results = list(pool.map(lambda m: _send_one(rt, m, callback), messages))
-    return [failure for failure in results if failure is not None]
+        for message_id in waiting:
+            failures += [_send_one(rt, m, callback) for m in claim(rt, [message_id])]
+        return [f for f in failures if f is not None]
+    with ThreadPoolExecutor(width, thread_name_prefix="sms") as pool:
+        running: set[Future] = set()
+        while waiting or running:
+            free = width - len(running)
+            if waiting and free:
+                batch, waiting = waiting[:free], waiting[free:]
+                running |= {pool.submit(_send_one, rt, m, callback) for m in claim(rt, batch)}
+            if running:
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                failures += [future.result() for future in done]
+    return [f for f in failures if f is not None]
+
+
+def _claimable(rt: Runtime, now: datetime):
+    """Return the condition of a message that may be claimed now."""
+    lease = timedelta(seconds=float(rt.settings["SEND_LEASE_S"]))
+    return (
+        Message.sid.is_(None) & (Message.direction == "out")
+        & ((Message.status == "queued")
+           | ((Message.status == "sending") & (Message.updated_at <= now - lease)))
+    )
 
 
 def _send_one(rt: Runtime, message: Message, callback: str) -> tuple[int, SmsSendError] | None:

@@ -85,9 +85,11 @@ class Sweeper:
             self._thread = threading.Thread(target=self._loop, name="sweeper", daemon=True)
             self._thread.start()
 
-    def stop(self) -> None:
-        """Ask the thread to end after its current round."""
+    def stop(self, wait_s: float = 10.0) -> None:
+        """End the thread after its current round; wait up to `wait_s` for that round."""
         self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(wait_s)
 
     def _loop(self) -> None:
         """Sweep until stopped; a failing round is logged and the next one runs."""

@@ -10,8 +10,12 @@ from urllib.parse import urlparse
 
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
+from redis import ConnectionPool
 
 log = logging.getLogger(__name__)
+
+REDIS_SOCKET_TIMEOUT_S = 2.0
+REDIS_READ_TIMEOUT_S = 1
 
 
 class HueyQueue:
@@ -31,9 +35,13 @@ class HueyQueue:
             path = url[len("sqlite:///"):]
             return cls(SqliteHuey(name, filename=path, results=False), poll_max_s=poll_max_s)
         if scheme in ("redis", "rediss", "unix"):
-            # A short socket timeout: a Redis that is down must not hold up intake.
-            huey = RedisHuey(name, url=url, results=False, socket_timeout=2,
-                             socket_connect_timeout=1)
+            # Short socket timeouts: a Redis that is down must not hold up intake. Workers
+            # block on the queue for at most READ_TIMEOUT_S, well inside the socket timeout.
+            pool = ConnectionPool.from_url(
+                url, socket_timeout=REDIS_SOCKET_TIMEOUT_S, socket_connect_timeout=1
+            )
+            huey = RedisHuey(name, connection_pool=pool, results=False, blocking=True,
+                             read_timeout=REDIS_READ_TIMEOUT_S)
             return cls(huey, poll_max_s=poll_max_s)
         raise ValueError(f"DISPATCHER_QUEUE_URL must be sqlite:///path or redis://..., not {url!r}")
 

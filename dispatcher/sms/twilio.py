@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from requests.adapters import HTTPAdapter
 from requests.exceptions import RequestException
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http import HttpClient
@@ -34,6 +35,7 @@ class TwilioSender:
         timeout_s: float = 5.0,
         validity_period_s: int | None = 120,
         http_client: HttpClient | None = None,
+        pool_size: int = 10,
     ):
         if not account_sid or not auth_token:
             raise ValueError("the twilio backend needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
@@ -43,7 +45,7 @@ class TwilioSender:
         self._service = messaging_service_sid
         self._validity = validity_period_s
         self._client = Client(
-            account_sid, auth_token, http_client=http_client or TwilioHttpClient(timeout=timeout_s)
+            account_sid, auth_token, http_client=http_client or pooled_client(timeout_s, pool_size)
         )
 
     @classmethod
@@ -56,6 +58,8 @@ class TwilioSender:
             messaging_service_sid=settings["TWILIO_MESSAGING_SERVICE_SID"],
             timeout_s=float(settings["TWILIO_TIMEOUT_S"]),
             validity_period_s=settings["TWILIO_VALIDITY_PERIOD_S"] or None,
+            # Every queue worker may be fanning out at once.
+            pool_size=int(settings["SEND_CONCURRENCY"]) * int(settings["QUEUE_WORKERS"]),
         )
 
     def send(self, to: str, body: str, *, status_callback: str | None = None) -> ProviderMessage:
@@ -94,3 +98,14 @@ class TwilioSender:
             message.sid, message.status, (time.perf_counter() - started) * 1000,
         )
         return ProviderMessage(sid=message.sid, status=str(message.status or "queued"))
+
+
+def pooled_client(timeout_s: float, pool_size: int) -> TwilioHttpClient:
+    """Return the SDK's HTTP client keeping up to `pool_size` connections open for reuse.
+
+    Sends run concurrently on one client, and the SDK's own pool is smaller than a
+    fan-out: each send beyond it would open a new TLS connection and throw it away.
+    """
+    client = TwilioHttpClient(timeout=timeout_s)
+    client.session.mount("https://", HTTPAdapter(pool_maxsize=max(1, pool_size)))
+    return client

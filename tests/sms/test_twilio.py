@@ -228,6 +228,18 @@ def test_build_sender_picks_twilio_with_the_configured_timeout_and_validity():
     assert built._validity is None  # 0 means "Twilio's default", so none is sent
 
 
+def test_the_built_sender_keeps_a_connection_for_every_concurrent_send_of_every_worker():
+    settings = load_config({
+        "SMS_BACKEND": "twilio", "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN,
+        "TWILIO_FROM": "+15005550006", "SEND_CONCURRENCY": 30, "QUEUE_WORKERS": 3,
+    }, environ={})
+
+    session = build_sender(settings)._client.http_client.session
+
+    adapter = session.get_adapter("https://api.twilio.com/2010-04-01/Accounts")
+    assert adapter.poolmanager.connection_pool_kw["maxsize"] == 90  # the SDK's own is 6 to 32
+
+
 def test_build_sender_refuses_an_unknown_backend():
     with pytest.raises(ValueError, match="SMS_BACKEND"):
         build_sender(load_config({"SMS_BACKEND": "carrier-pigeon"}, environ={}))

@@ -425,7 +425,7 @@ def test_a_report_of_an_invalid_or_landline_number_is_not_retried_and_the_next_i
 
     assert_empty_twiml(response)
     assert len(sms.to(first.phone)) == 1  # no retry: no second try can reach that number
-    assert responder_status(rt, first) == "active"
+    assert responder_status(rt, first) == "invalid_number"  # passed over until corrected
     assert alert_states(rt) == {first.phone: "failed", second.phone: "sent"}
     assert len(sms.to(second.phone)) == 1
 
