@@ -78,6 +78,10 @@ def _act(
         said = say("stopped")  # the one confirmation, written before the opt-out takes effect
         responder.status, responder.opted_out_at, responder.updated_at = "opted_out", now, now
         return said + _withdraw(rt, session, responder, now)
+    if responder.status == "invalid_number":
+        # The provider called the number unable to take texts; one just came from it.
+        log.info("volunteer %s texted in: number marked valid again", responder.ref)
+        responder.status, responder.updated_at = "active", now
     if responder.status == "opted_out":
         if reply.intent != "start":
             return []  # nothing goes to an opted-out number until it says START

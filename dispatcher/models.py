@@ -75,7 +75,8 @@ class Responder(Base):
     language: Mapped[str] = mapped_column(String(5), default="en")
     birth_year: Mapped[int] = mapped_column(Integer)
     cert_expires: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active | opted_out
+    # active | opted_out | invalid_number (the provider says the number cannot take texts)
+    status: Mapped[str] = mapped_column(String(16), default="active")
     paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     travel_mode: Mapped[str] = mapped_column(String(8), default="walk")  # walk | bike | car

@@ -391,6 +391,19 @@ def test_a_reply_without_an_alert_gets_one_helpful_answer(client, rt, sms, body,
     assert reload(rt, volunteer).status == "active"
 
 
+def test_a_text_from_a_number_marked_invalid_makes_it_valid_again(client, rt, sms, room):
+    volunteer = make_volunteer(rt, north_m=300)
+    with rt.transaction() as session:
+        session.get(Responder, volunteer.id).status = "invalid_number"
+    assert open_incident(client, room, rt)["counts"]["alerted"] == 0
+
+    say(client, volunteer, "HELP")
+
+    assert reload(rt, volunteer).status == "active"
+    [text] = sms.to(volunteer.phone)
+    assert text.startswith("CPR alerts: reply YES to go")
+
+
 def test_help_during_an_alert_leaves_the_alert_open(client, rt, sms, room):
     volunteer = make_volunteer(rt, north_m=300)
     open_incident(client, room, rt)
