@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dispatcher.aeds import AedDirectory
 from dispatcher.areas import AreaDirectory, Placement
 from dispatcher.clock import Clock
+from dispatcher.db import transaction
 from dispatcher.hooks import EventPoster
 from dispatcher.policy import Policy
 from dispatcher.queue import JobQueue, take_doorbells
@@ -54,15 +55,8 @@ class Runtime:
         Jobs rung during the transaction (`dispatcher.queue.ring`) are handed to the queue
         after the commit, so a worker never looks for rows not yet visible.
         """
-        session = self.sessions()
-        try:
+        with transaction(self.sessions) as session:
             yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
         for job, args, at in take_doorbells(session):
             self.queue.enqueue(job, *args, at=at)
 
