@@ -64,8 +64,9 @@ class HueyQueue:
             if at is None:
                 task(*args)
             else:
-                # huey keeps times as naive UTC.
-                task.schedule(args=args, eta=at.astimezone(UTC).replace(tzinfo=None))
+                # An aware time: huey reads a naive one as local time and drops its
+                # fraction of a second, ringing up to a second before the work is due.
+                task.schedule(args=args, eta=at.astimezone(UTC))
         except Exception as exc:  # noqa: BLE001 - a doorbell failure must never fail the caller
             log.warning("queue unreachable (%s); job %s left to the sweeper",
                         type(exc).__name__, job)

@@ -158,3 +158,18 @@ def test_doorbells_for_messages_become_one_delivery_and_others_stay_once_each():
 
     assert take_doorbells(Session) == [("deliver", ([3, 5],), None), ("wave", (1, 2), None)]
     assert take_doorbells(Session) == []
+
+
+def test_a_timed_job_is_not_read_from_the_schedule_before_its_time_to_the_microsecond(queue):
+    queue.bind(Recorder(), ["wave"])
+    at = datetime(2031, 5, 6, 7, 8, 9, 900_000, tzinfo=UTC)
+
+    assert queue.enqueue("wave", 1, 1, at=at) is True
+    # What a huey worker does with a job whose time has not come: put it on the schedule.
+    queue.huey.add_schedule(queue.huey.dequeue())
+
+    # huey's schedule keeps naive UTC; the job is due at `at`, not at the whole second before.
+    early = at.replace(tzinfo=None) - timedelta(milliseconds=500)
+    assert queue.huey.read_schedule(early) == []
+    [task] = queue.huey.read_schedule(at.replace(tzinfo=None))
+    assert task.args == (1, 1)
