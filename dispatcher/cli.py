@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import random
-import sys
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -15,17 +10,14 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
-from dispatcher import clients, demo, importers
+from dispatcher import clients, importers
 from dispatcher.db import upgrade
 from dispatcher.models import Client, Message
 from dispatcher.runtime import runtime
 
-DEMO_CLIENT = "demo-control-room"
-
 db_cli = AppGroup("db", help="Database schema.")
 clients_cli = AppGroup("clients", help="Control-room clients.")
 import_cli = AppGroup("import", help="Import volunteers and AEDs.")
-demo_cli = AppGroup("demo", help="Demo data and a demo control room.")
 
 
 @db_cli.command("upgrade")
@@ -110,66 +102,6 @@ def import_aeds(path: Path) -> None:
     _import("AEDs", path)
 
 
-@demo_cli.command("seed")
-@click.option("--volunteers", default=3000, show_default=True)
-@click.option("--aeds", default=300, show_default=True)
-@click.option("--seed", "seed_value", default=42, show_default=True)
-def demo_seed(volunteers: int, aeds: int, seed_value: int) -> None:
-    """Fill an empty database with demo data; print the demo client's secret and a fresh token."""
-    rt = runtime()
-    now = rt.clock.now()
-    with rt.transaction() as session:
-        if demo.is_empty(session):
-            summary = demo.seed(session, now, volunteers=volunteers, aeds=aeds, seed=seed_value)
-            click.echo(f"demo data: {summary.volunteers} volunteers, {summary.aeds} AEDs")
-        client = session.scalars(select(Client).where(Client.name == DEMO_CLIENT)).first()
-        if client is None:
-            made = clients.create_client(session, DEMO_CLIENT, now)
-            client, token = made.client, made.token
-        else:
-            token = clients.rotate_token(session, client)
-        secret = client.secret
-    click.echo(f"demo control-room client: {DEMO_CLIENT}\n  secret: {secret}\n  token:  {token}")
-
-
-@demo_cli.command("incident")
-@click.option("--url", default=None, help="Service base URL (default: PUBLIC_BASE_URL).")
-@click.option("--id", "external_id", default=None, help="Incident id (default: a new one).")
-@click.option("--lat", type=float, default=None)
-@click.option("--lon", type=float, default=None)
-@click.option("--seed", "seed_value", type=int, default=None, help="Seed for the random place.")
-def demo_incident(url, external_id, lat, lon, seed_value) -> None:
-    """Sign and post an incident.created as the demo control room would."""
-    rt = runtime()
-    with rt.transaction() as session:
-        client = session.scalars(select(Client).where(Client.name == DEMO_CLIENT)).first()
-        if client is None:
-            raise click.ClickException("no demo client: run `flask demo seed` first")
-        secret = client.secret
-    now = rt.clock.now()
-    event = demo.demo_incident(random.Random(seed_value), now, external_id)
-    if lat is not None and lon is not None:
-        event["data"]["location"].update(lat=lat, lon=lon)
-    body = json.dumps(event)
-    headers = clients.sign(secret, f"msg_{uuid.uuid4().hex}", now, body)
-    target = (url or rt.settings["PUBLIC_BASE_URL"]).rstrip("/") + "/api/v1/events"
-    request = urllib.request.Request(
-        target, data=body.encode(), method="POST",
-        headers={**headers, "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            status, answer = response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        status, answer = exc.code, exc.read()
-    except urllib.error.URLError as exc:
-        raise click.ClickException(f"cannot reach {target}: {exc.reason}") from exc
-    click.echo(f"POST {target} -> {status}")
-    click.echo(json.dumps(json.loads(answer), indent=2, ensure_ascii=False))
-    if status >= 400:
-        sys.exit(1)
-
-
 @click.command("outbox")
 @click.option("--limit", default=20, show_default=True)
 @with_appcontext
@@ -185,12 +117,12 @@ def outbox(limit: int) -> None:
 
 def register(app: Flask) -> None:
     """Attach the commands to an app."""
-    for group in (db_cli, clients_cli, import_cli, demo_cli, phones_cli):
+    for group in (db_cli, clients_cli, import_cli, phones_cli):
         app.cli.add_command(group)
     app.cli.add_command(outbox)
-    from dispatcher import cli_areas, cli_followups, cli_queue, cli_retention
+    from dispatcher import cli_areas, cli_demo, cli_followups, cli_queue, cli_retention
 
-    for module in (cli_queue, cli_areas, cli_followups, cli_retention):
+    for module in (cli_demo, cli_queue, cli_areas, cli_followups, cli_retention):
         module.register(app)
 
 

@@ -324,6 +324,30 @@ def test_demo_incident_at_a_given_place_uses_that_place(cli, rt, server):
         assert (incident.external_id, incident.lat, incident.lon) == ("DEMO-2", 59.3326, 18.0649)
 
 
+@pytest.mark.parametrize(("flag", "state"), [([], "closed"), (["--cancelled"], "cancelled")])
+def test_demo_end_closes_or_cancels_the_incident_and_stands_everyone_down(
+    cli, rt, sms, server, flag, state
+):
+    assert cli("demo", "seed", "--volunteers", "300", "--aeds", "5").exit_code == 0
+    assert cli("demo", "incident", "--url", server, "--seed", "1", "--id", "DEMO-3").exit_code == 0
+    alerted = len(sms.sent)
+
+    result = cli("demo", "end", "DEMO-3", "--url", server, *flag)
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output.split("\n", 1)[1])["state"] == state
+    assert len(sms.sent) == 2 * alerted  # one stand-down for each alert
+
+
+def test_demo_end_of_an_unknown_incident_fails_with_the_answer(cli, server):
+    assert cli("demo", "seed", "--volunteers", "1", "--aeds", "0").exit_code == 0
+
+    result = cli("demo", "end", "NO-SUCH", "--url", server)
+
+    assert result.exit_code != 0
+    assert "-> 404" in result.output
+
+
 def test_demo_incident_needs_the_demo_client(cli):
     result = cli("demo", "incident", "--url", "http://127.0.0.1:9")
 
