@@ -248,7 +248,9 @@ def _withdraw(rt: Runtime, session: Session, responder: Responder, now: datetime
     outgoing: list[int] = []
     for alert in waiting:
         incident = incidents.lock_incident(session, alert.incident_id)
-        outgoing += _decline(rt, session, incident, alert, now)
+        session.refresh(alert)  # a wave's end may have expired it meanwhile
+        if alert.state in WAITING:
+            outgoing += _decline(rt, session, incident, alert, now)
     return outgoing
 
 

@@ -27,7 +27,11 @@ def send(rt: Runtime, message_ids: Iterable[int]) -> int:
     """
     failures = outbound.deliver(rt, message_ids)
     for message_id, error in failures:
-        _after_failure(rt, message_id, error.provider_code, error.permanent)
+        try:
+            _after_failure(rt, message_id, error.provider_code, error.permanent)
+        except Exception:  # noqa: BLE001 - one failure's trouble must not strand the others
+            # The alert stays as it was; its wave's end expires and replaces it.
+            log.exception("sms %s: handling its failure failed", message_id)
     return len(failures)
 
 
@@ -84,6 +88,10 @@ def _after_failure(rt: Runtime, message_id: int, code: int | None, permanent: bo
         if message.purpose != "alert" or message.alert_id is None:
             return []
         alert = session.get(Alert, message.alert_id)
+        # Decide on the alert as of the incident's lock: a wave's end or a reply may have
+        # changed it since it was read.
+        incident = incidents.lock_incident(session, alert.incident_id)
+        session.refresh(alert)
         tries = session.scalar(
             select(func.count()).where(Message.alert_id == alert.id, Message.purpose == "alert")
         )
@@ -92,7 +100,6 @@ def _after_failure(rt: Runtime, message_id: int, code: int | None, permanent: bo
                                            purpose="alert", alert=alert)
             if retry is not None:
                 return [retry.id]
-        incident = incidents.lock_incident(session, alert.incident_id)
         if alert.state not in ("pending", "sent", "delivered"):
             return []  # answered, expired or stood down meanwhile: nobody to replace
         alert.state, alert.updated_at = "failed", now

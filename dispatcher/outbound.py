@@ -95,8 +95,18 @@ def deliver(rt: Runtime, message_ids: Iterable[int]) -> list[tuple[int, SmsSendE
                 running |= {pool.submit(_send_one, rt, m, callback) for m in claim(rt, batch)}
             if running:
                 done, running = wait(running, return_when=FIRST_COMPLETED)
-                failures += [future.result() for future in done]
+                failures += [_outcome(future) for future in done]
     return [f for f in failures if f is not None]
+
+
+def _outcome(future: Future) -> tuple[int, SmsSendError] | None:
+    """Return a send's failure; a send that crashed is logged and left to the sweeper."""
+    try:
+        return future.result()
+    except Exception:  # noqa: BLE001 - one crash must not hide the other sends' failures
+        # Its claim lapses after the lease, and the sweeper hands it out again.
+        log.exception("a send crashed before its outcome was recorded")
+        return None
 
 
 def _claimable(rt: Runtime, now: datetime):
