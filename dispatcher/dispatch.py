@@ -20,8 +20,8 @@ from dispatcher.sms.templates import render
 
 def open_incident(
     rt: Runtime, session: Session, client: Client, data: Created, reported_at: datetime
-) -> tuple[Incident, list[int]]:
-    """Store a new incident and alert the first wave; return it and the messages to send.
+) -> Incident:
+    """Store a new incident and alert the first wave; return it.
 
     A redelivery of the same incident changes nothing; the same id with other content is
     a conflict.
@@ -31,7 +31,7 @@ def open_incident(
     if existing is not None:
         if existing.created_digest != digest:
             raise IncidentConflict(f"incident {data.id} already exists with different content")
-        return existing, []
+        return existing
     now = rt.clock.now()
     incident = Incident(
         client_id=client.id,
@@ -60,14 +60,14 @@ def open_incident(
     if reason:
         incident.dispatch_status, incident.reason = "not_dispatched", reason
         note(session, incident, "not_dispatched", now, reason=reason)
-        return incident, []
+        return incident
     escalation.start(rt, session, incident, place.policy)
-    return incident, []
+    return incident
 
 
 def update_incident(
     rt: Runtime, session: Session, client: Client, data: Updated
-) -> tuple[Incident, list[int]]:
+) -> Incident:
     """Apply a control room's correction to an open incident."""
     incident = _open_incident(session, client, data.id)
     changed = []
@@ -90,18 +90,18 @@ def update_incident(
         _search_again(rt, session, incident, now)
     if {"location", "address", "notes"} & set(changed):
         _tell_the_going(rt, session, incident)
-    return incident, []
+    return incident
 
 
 def end_incident(
     rt: Runtime, session: Session, client: Client, data: Ended, state: str
-) -> tuple[Incident, list[int]]:
+) -> Incident:
     """Cancel or close an incident and stand down everyone still alerted or going."""
     incident = find_incident(session, client, data.id)
     if incident is None:
         raise UnknownIncident(f"no incident {data.id}")
     if incident.state != "open":
-        return incident, []  # a repeated end changes nothing
+        return incident  # a repeated end changes nothing
     now = rt.clock.now()
     incident.state, incident.closed_at, incident.updated_at = state, now, now
     incident.next_wave_at = None
@@ -114,17 +114,13 @@ def end_incident(
     unsent = outbound.unsent_alert_ids(session, [a.id for a in active])
     outbound.cancel_queued(session, unsent)
     template = "stand_down_cancelled" if state == "cancelled" else "stand_down_closed"
-    message_ids = []
     for alert in active:
         alert.state, alert.updated_at = "stood_down", now
         if alert.id in unsent:
             continue  # they never heard of it: no stand-down to send
         body = render(template, alert.responder.language, code=alert.code)
-        message = outbound.queue_message(
-            rt, session, alert.responder, body, purpose="stand_down", alert=alert
-        )
-        if message:
-            message_ids.append(message.id)
+        outbound.queue_message(rt, session, alert.responder, body, purpose="stand_down",
+                               alert=alert)
     note(
         session,
         incident,
@@ -133,7 +129,7 @@ def end_incident(
         reason=data.reason,
         stood_down=len(active),
     )
-    return incident, message_ids
+    return incident
 
 
 def _not_for_volunteers(

@@ -1,4 +1,4 @@
-"""Receiving a control room's signed event: verify, replay repeats, apply once, then send."""
+"""Receiving a control room's signed event: verify, replay repeats, apply once."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def receive(rt: Runtime, headers: Mapping[str, str], body: bytes) -> Answer:
     # Two tries: a concurrent delivery of the same event may win the race for the unique rows.
     for attempt in (1, 2):
         try:
-            answer, message_ids = _apply(rt, client_id, webhook_id, event)
+            answer = _apply(rt, client_id, webhook_id, event)
             break
         except IntegrityError:
             with rt.transaction() as session:
@@ -62,11 +62,11 @@ def receive(rt: Runtime, headers: Mapping[str, str], body: bytes) -> Answer:
     return answer
 
 
-def _apply(rt: Runtime, client_id: int, webhook_id: str, event: Event) -> tuple[Answer, list[int]]:
+def _apply(rt: Runtime, client_id: int, webhook_id: str, event: Event) -> Answer:
     """Apply the event and store the answer under its webhook-id, in one transaction."""
     with rt.transaction() as session:
         client = session.get(Client, client_id)
-        incident, message_ids = HANDLERS[event.type](rt, session, client, event)
+        incident = HANDLERS[event.type](rt, session, client, event)
         session.flush()
         answer = Answer(202, status.describe(session, incident))
         session.add(
@@ -75,7 +75,7 @@ def _apply(rt: Runtime, client_id: int, webhook_id: str, event: Event) -> tuple[
                 response=answer.body, received_at=rt.clock.now(),
             )
         )
-    return answer, message_ids
+    return answer
 
 
 def _receipt(session, client_id: int, webhook_id: str) -> Answer | None:
