@@ -35,8 +35,8 @@ from werkzeug.serving import make_server  # noqa: E402
 
 from dispatcher import create_app  # noqa: E402
 from dispatcher.config import load_config  # noqa: E402
-from dispatcher.db import make_engine, upgrade  # noqa: E402
 from dispatcher.hooks.fake import RecordingPoster  # noqa: E402
+from dispatcher.store.db import make_engine, upgrade  # noqa: E402
 from tests.builders import (  # noqa: E402
     event,
     incident_data,

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class DispatchError(Exception):
     """Base of every failure the service reports to a caller."""
@@ -104,3 +109,17 @@ class EventPostError(DispatchError):
 
     status = 502
     code = "event_post_failed"
+
+
+def translate_errors(exc: ValidationError, prefix: str = "") -> Exception:
+    """Turn pydantic's errors into the service's: malformed JSON, not an object, or field errors."""
+    errors = exc.errors(include_url=False, include_input=False)
+    if any(e["type"] == "json_invalid" for e in errors):
+        return MalformedJson("the body is not valid JSON")
+    if any(not e["loc"] and not prefix for e in errors):
+        return InvalidPayload("the body must be a JSON object", fields={"": "expected an object"})
+    fields = {}
+    for e in errors:
+        loc = ".".join(str(p) for p in (prefix, *e["loc"]) if p != "")
+        fields.setdefault(loc, e["msg"])
+    return InvalidPayload("the event is not valid", fields=fields)

@@ -8,18 +8,17 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatcher.aeds import AedDirectory
-from dispatcher.areas import AreaDirectory, Placement
+from dispatcher.aeds.directory import AedDirectory
+from dispatcher.areas.directory import AreaDirectory, Placement
 from dispatcher.clock import Clock
-from dispatcher.db import transaction
+from dispatcher.domain.policy import Policy
 from dispatcher.hooks import EventPoster
-from dispatcher.policy import Policy
 from dispatcher.queue import JobQueue, take_doorbells
 from dispatcher.sms import SmsSender
+from dispatcher.store.db import transaction
 from geo import ResponderIndex
 
 
@@ -60,7 +59,3 @@ class Runtime:
         for job, args, at in take_doorbells(session):
             self.queue.enqueue(job, *args, at=at)
 
-
-def runtime() -> Runtime:
-    """Return the runtime of the current Flask app."""
-    return current_app.extensions["dispatcher"]

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from dispatcher.models import Base
+from dispatcher.store.models import Base
 
 config = context.config
 engine = config.attributes.get("engine")

@@ -7,9 +7,10 @@ import json
 import uuid
 from datetime import date, datetime, timedelta
 
-from dispatcher import clients, registry
-from dispatcher.models import Responder
+from dispatcher.control_rooms import clients
+from dispatcher.responders import registry
 from dispatcher.runtime import Runtime
+from dispatcher.store.models import Responder
 from geo import EARTH_RADIUS_M
 
 # Sergels torg, Stockholm.
@@ -143,8 +144,8 @@ def make_aed(rt: Runtime, *, at: tuple[float, float], name: str = "Test AED",
              opening_hours: str | None = "24/7", access: str = "public",
              access_notes: str = "By the entrance"):
     """Register an AED; return its id."""
-    from dispatcher import hours
-    from dispatcher.models import Aed
+    from dispatcher.domain import hours
+    from dispatcher.store.models import Aed
 
     now = rt.clock.now()
     with rt.transaction() as session:

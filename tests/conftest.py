@@ -18,11 +18,11 @@ from sqlalchemy import create_engine, text
 
 from dispatcher import create_app
 from dispatcher.clock import FixedClock
-from dispatcher.db import make_engine, upgrade
 from dispatcher.hooks.fake import RecordingPoster
-from dispatcher.models import Base
 from dispatcher.queue.fake import RecordingQueue
 from dispatcher.sms.fake import RecordingSender
+from dispatcher.store.db import make_engine, upgrade
+from dispatcher.store.models import Base
 
 POSTGRES_URL = os.environ.get(
     "DISPATCHER_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test"

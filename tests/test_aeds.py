@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event, select
 
-from dispatcher.aeds import AedDirectory
-from dispatcher.models import Aed
+from dispatcher.aeds.directory import AedDirectory
+from dispatcher.store.models import Aed
 from tests.builders import CENTRE, make_aed, offset
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,33 +53,122 @@ def test_geo_has_no_relative_imports_that_could_reach_the_service():
     assert relative == []
 
 
-def test_policy_imports_no_flask_and_no_sqlalchemy():
-    roots = imported_roots(ROOT / "dispatcher" / "policy.py")
+# The layers of the service, bottom first. A module may import from its own layer and the
+# layers beneath it, never from one above: the domain's rules know nothing of the store, the
+# store nothing of use cases, and no use case knows the web or the command line.
+LAYERS = [
+    ("foundation", {"errors", "clock", "config"}),
+    ("pure rules", {"domain"}),
+    ("store and ports", {"store", "sms", "queue", "hooks"}),
+    ("directories", {"areas", "aeds"}),
+    ("runtime", {"runtime"}),
+    ("registry and alerts", {"responders", "alerts"}),
+    ("messages", {"messaging"}),
+    ("control rooms", {"control_rooms"}),
+    ("incidents", {"incidents"}),
+    ("conversation", {"conversation"}),
+    ("privacy and drills", {"privacy", "drills"}),
+    ("jobs", {"jobs"}),
+    ("entry points", {"__init__", "app", "web", "cli"}),
+]
+LEVEL = {part: level for level, (_, parts) in enumerate(LAYERS) for part in parts}
+FRAMEWORKS = {"flask", "werkzeug", "sqlalchemy", "alembic"}
 
-    assert roots & {"flask", "sqlalchemy", "werkzeug"} == set()
+
+def part_of(dotted: str) -> str:
+    """Return the first-level part of the service a dotted module name belongs to."""
+    pieces = dotted.split(".")
+    return pieces[1] if len(pieces) > 1 else "__init__"
 
 
-def service_modules_imported_by(path: Path) -> set[Path]:
-    """Return the files of the service's own modules that a module imports by name."""
-    files = set()
+def service_imports(path: Path) -> list[str]:
+    """Return every module of the service a module imports, wherever the import stands."""
+    found = []
     for node in ast.walk(parse(path)):
-        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "dispatcher":
-            base = ROOT / node.module.replace(".", "/")
-            for alias in node.names:
-                for candidate in (base / f"{alias.name}.py", base / alias.name / "__init__.py",
-                                  base.with_suffix(".py"), base / "__init__.py"):
-                    if candidate.is_file():
-                        files.add(candidate)
-                        break
-    return files
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.split(".")[0] == "dispatcher"]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == "dispatcher":
+                found += [f"dispatcher.{a.name}" for a in node.names]
+            elif node.module.split(".")[0] == "dispatcher":
+                found.append(node.module)
+    return found
 
 
-def test_the_service_modules_policy_uses_import_no_flask_and_no_sqlalchemy():
-    used = service_modules_imported_by(ROOT / "dispatcher" / "policy.py")
+def dotted(path: Path) -> str:
+    """Return a module's dotted name."""
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
-    offending = {name(p): imported_roots(p) & {"flask", "sqlalchemy"} for p in used}
 
-    assert {m: roots for m, roots in offending.items() if roots} == {}
+def upward_imports(path: Path) -> list[str]:
+    """Return the imports of a module that reach a layer above its own."""
+    own = LEVEL[part_of(dotted(path))]
+    return [m for m in service_imports(path) if LEVEL[part_of(m)] > own]
+
+
+@pytest.mark.parametrize("path", modules("dispatcher"), ids=name)
+def test_no_module_imports_from_a_layer_above_its_own(path):
+    layer = LAYERS[LEVEL[part_of(dotted(path))]][0]
+    assert upward_imports(path) == [], f"{name(path)} is in the layer {layer!r}"
+
+
+def test_the_layer_rule_catches_an_upward_import(tmp_path):
+    store = ROOT / "dispatcher" / "store" / "models.py"
+    text = store.read_text(encoding="utf-8") + "\nfrom dispatcher.incidents import dispatch\n"
+    probe = tmp_path / "probe.py"
+    probe.write_text(text, encoding="utf-8")
+
+    assert service_imports(probe)[-1] == "dispatcher.incidents"
+    assert LEVEL[part_of("dispatcher.incidents")] > LEVEL[part_of("dispatcher.store.models")]
+
+
+def test_every_part_of_the_service_has_a_layer():
+    parts = {p.stem if p.is_file() else p.name for p in (ROOT / "dispatcher").iterdir()
+             if (p.suffix == ".py" or (p / "__init__.py").is_file())}
+
+    assert parts - set(LEVEL) == set(), "place each new package in LAYERS"
+    assert set(LEVEL) - parts == set(), "LAYERS names a part that no longer exists"
+
+
+PURE = ["dispatcher.domain", "geo"]
+
+
+def pure_modules() -> list[str]:
+    """Return the dotted names of every module of the pure packages."""
+    return sorted(dotted(p) for package in PURE for p in modules(package.replace(".", "/")))
+
+
+def test_importing_the_pure_modules_loads_no_framework():
+    names = pure_modules()
+    script = (
+        "import importlib, json, sys\n"
+        f"for name in {names!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, check=True)
+    loaded = set(json.loads(done.stdout))
+
+    assert "dispatcher" in loaded and "geo" in loaded
+    assert loaded & FRAMEWORKS == set()
+
+
+def test_the_purity_check_sees_a_framework_when_one_is_loaded():
+    script = "import sys, dispatcher; dispatcher.create_app; import dispatcher.app; " \
+             "print('flask' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, check=True)
+
+    assert done.stdout.strip() == "True"
+
+
+@pytest.mark.parametrize("path", [p for package in PURE
+                                  for p in modules(package.replace(".", "/"))], ids=name)
+def test_the_pure_modules_import_no_framework_and_no_store(path):
+    assert imported_roots(path) & FRAMEWORKS == set()
+    assert {part_of(m) for m in service_imports(path)} <= {"domain", "errors", "clock", "config"}
 
 
 def undocumented(path: Path) -> list[str]:

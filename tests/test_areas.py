@@ -12,9 +12,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from dispatcher.area_files import read_areas
-from dispatcher.areas import Placement, replace_areas
-from dispatcher.models import ServiceArea
+from dispatcher.areas.directory import Placement, replace_areas
+from dispatcher.areas.files import read_areas
+from dispatcher.store.models import ServiceArea
 from tests.builders import CENTRE, create_incident, make_control_room, make_volunteer, offset
 
 EAST = offset(0, 5000)  # a point 5 km east of the centre
@@ -171,7 +171,7 @@ def test_a_stored_area_the_loader_would_refuse_is_left_out_and_logged(rt, caplog
         session.add(ServiceArea(name="Bad params", kind="area", geometry=square(100),
                                 params={"radius_start_m": "100"}, created_at=rt.clock.now()))
 
-    with caplog.at_level(logging.ERROR, logger="dispatcher.areas"):
+    with caplog.at_level(logging.ERROR, logger="dispatcher.areas.directory"):
         policy = place(rt).policy
 
     assert policy.area == "Stockholm"

@@ -14,7 +14,7 @@ from datetime import datetime
 import pytest
 from shapely.geometry import shape
 
-from dispatcher.area_files import read_areas
+from dispatcher.areas.files import read_areas
 from geo import AreaIndex
 from tests.builders import create_incident, make_control_room, make_volunteer, offset
 

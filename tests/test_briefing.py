@@ -6,12 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dispatcher import briefing
-from dispatcher.aeds import AedRecord
 from dispatcher.config import DEFAULTS
-from dispatcher.models import Alert, Incident
-from dispatcher.sms import gsm7
-from dispatcher.sms.templates import LANGUAGES
+from dispatcher.domain import briefing, gsm7
+from dispatcher.domain.roles import AedRecord
+from dispatcher.domain.templates import LANGUAGES
+from dispatcher.store.models import Alert, Incident
 
 MONDAY_11 = datetime(2026, 11, 23, 11, 0)
 ADDRESS = "Drottninggatan 53, 3 tr, Norrmalm, 111 21 Stockholm (courtyard B)"

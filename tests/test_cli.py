@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select, text
 from werkzeug.serving import make_server
 
-from dispatcher import clients
-from dispatcher.models import Aed, Alert, Client, Incident, Message, Responder
+from dispatcher.control_rooms import clients
+from dispatcher.store.models import Aed, Alert, Client, Incident, Message, Responder
 from tests.builders import create_incident, make_control_room, make_volunteer
 
 

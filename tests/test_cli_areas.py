@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from dispatcher.models import ServiceArea
+from dispatcher.store.models import ServiceArea
 from tests.builders import CENTRE, offset
 
 EAST = offset(0, 5000)

@@ -8,8 +8,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from dispatcher import conversation
-from dispatcher.models import Alert
+from dispatcher.conversation import inbound
+from dispatcher.store.models import Alert
 from tests.builders import create_incident, event, make_control_room, make_volunteer, post_event
 
 _sids = itertools.count(1)
@@ -24,7 +24,7 @@ def cli(app):
 
 def text(rt, volunteer, body: str) -> None:
     """Let a volunteer's SMS arrive."""
-    assert conversation.receive(rt, sid=f"SMcli{next(_sids):028d}", address=volunteer.phone,
+    assert inbound.receive(rt, sid=f"SMcli{next(_sids):028d}", address=volunteer.phone,
                                 body=body, provider="fake")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from dispatcher.models import Alert, Message
+from dispatcher.store.models import Alert, Message
 from tests.builders import create_incident, make_control_room, make_volunteer
 
 ADDRESS = "Drottninggatan 53, 3 tr"  # the address builders.incident_data gives

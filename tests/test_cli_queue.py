@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from dispatcher import create_app, outbound
+from dispatcher import create_app
 from dispatcher.clock import SystemClock
-from dispatcher.db import make_engine, upgrade
 from dispatcher.hooks.fake import RecordingPoster
+from dispatcher.messaging import outbound
+from dispatcher.store.db import make_engine, upgrade
 from tests.builders import create_incident, make_control_room, make_volunteer
 from tests.support.consumer import eventually
 from tests.support.services import free_port

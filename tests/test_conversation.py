@@ -18,8 +18,8 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select, update
 
-from dispatcher import conversation
-from dispatcher.models import Alert, Incident, Responder
+from dispatcher.conversation import inbound
+from dispatcher.store.models import Alert, Incident, Responder
 from tests.builders import (
     create_incident,
     event,
@@ -682,7 +682,7 @@ def together(rt, volunteers, body: str) -> None:
     def reply(volunteer):
         try:
             barrier.wait(timeout=10)
-            conversation.receive(rt, sid=f"SMrace{uuid.uuid4().hex}", address=volunteer.phone,
+            inbound.receive(rt, sid=f"SMrace{uuid.uuid4().hex}", address=volunteer.phone,
                                  body=body, provider="twilio")
         except BaseException as exc:  # noqa: BLE001 - reported in the test's own thread
             errors.append(exc)

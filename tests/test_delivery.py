@@ -7,8 +7,8 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from dispatcher import delivery, incidents
-from dispatcher.models import Alert, Message
+from dispatcher.incidents import delivery, records
+from dispatcher.store.models import Alert, Message
 from tests.builders import create_incident, make_control_room, make_volunteer
 
 
@@ -30,7 +30,7 @@ def test_a_failure_report_racing_a_wave_end_neither_overwrites_it_nor_asks_anoth
         """Expire the alert while holding the incident's lock until told to let go."""
         with rt.transaction() as session:
             alert = session.get(Alert, alert_id)
-            incidents.lock_incident(session, alert.incident_id)
+            records.lock_incident(session, alert.incident_id)
             alert.state = "expired"
             session.flush()
             locked.set()

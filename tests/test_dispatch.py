@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from dispatcher.errors import SmsSendError
-from dispatcher.models import Alert, Incident, Message
+from dispatcher.store.models import Alert, Incident, Message
 from tests.builders import (
     create_incident,
     event,

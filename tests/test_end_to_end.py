@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from dispatcher.models import Alert, Responder
+from dispatcher.store.models import Alert, Responder
 from tests.builders import (
     create_incident,
     event,

@@ -14,9 +14,11 @@ import pytest
 from huey.signals import SIGNAL_ERROR
 from sqlalchemy import select
 
-from dispatcher import create_app, escalation, sweeper
-from dispatcher.models import Alert, Incident
+from dispatcher import create_app
+from dispatcher.incidents import escalation
+from dispatcher.jobs import sweeper
 from dispatcher.queue.huey import HueyQueue
+from dispatcher.store.models import Alert, Incident
 from tests.builders import (
     create_incident,
     event,

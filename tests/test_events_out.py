@@ -17,9 +17,10 @@ from sqlalchemy import select, update
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from dispatcher import events, sweeper
+from dispatcher.control_rooms import events
 from dispatcher.hooks.fake import RecordingPoster
-from dispatcher.models import Client, Incident, OutgoingEvent
+from dispatcher.jobs import sweeper
+from dispatcher.store.models import Client, Incident, OutgoingEvent
 from tests.builders import (
     create_incident,
     make_aed,

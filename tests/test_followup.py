@@ -13,10 +13,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from dispatcher import followup, sweeper
+from dispatcher.domain.templates import render
 from dispatcher.errors import InvalidPayload, UnknownFollowUp
-from dispatcher.models import Alert, Incident, Message, TimelineEvent
-from dispatcher.sms.templates import render
+from dispatcher.incidents import followup
+from dispatcher.jobs import sweeper
+from dispatcher.store.models import Alert, Incident, Message, TimelineEvent
 from tests.builders import (
     create_incident,
     event,

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 
-from dispatcher import hours
+from dispatcher.domain import hours
 
 SUNDAY_11 = datetime(2026, 11, 22, 11, 0)
 MONDAY_11 = datetime(2026, 11, 23, 11, 0)

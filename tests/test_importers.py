@@ -10,8 +10,9 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from dispatcher import hours, importers
-from dispatcher.models import Aed, Position, Responder
+from dispatcher.domain import hours
+from dispatcher.responders import imports
+from dispatcher.store.models import Aed, Position, Responder
 
 HEADER = ("phone,name,language,birth_year,cert_expires,travel_mode,"
           "home_lat,home_lon,home_schedule,work_lat,work_lon,work_schedule")
@@ -21,7 +22,7 @@ GOOD = ("+46701110001,Anna Andersson,sv,1980,2027-06-30,bike,59.3326,18.0649,,"
 
 def import_volunteers(rt, clock, text: str, **kwargs):
     """Import volunteers from CSV text, in Sweden, at the test clock's time."""
-    return importers.import_volunteers(
+    return imports.import_volunteers(
         rt.sessions, io.StringIO(text), region="SE", now=clock.now(), **kwargs
     )
 
@@ -230,7 +231,7 @@ def zurich(shared_data):
 def import_zurich(rt, clock, path):
     """Import the Zürich AED file as the CLI does."""
     with path.open(newline="", encoding="utf-8-sig") as stream:
-        return importers.import_aeds_csv(rt.sessions, stream, now=clock.now())
+        return imports.import_aeds_csv(rt.sessions, stream, now=clock.now())
 
 
 def test_every_zurich_aed_with_a_position_is_imported(rt, clock, zurich):
@@ -351,7 +352,7 @@ AED_CSV = (
 
 
 def test_aed_csv_rows_without_a_usable_position_are_reported_not_written(rt, clock):
-    report = importers.import_aeds_csv(rt.sessions, io.StringIO(AED_CSV), now=clock.now())
+    report = imports.import_aeds_csv(rt.sessions, io.StringIO(AED_CSV), now=clock.now())
 
     assert report.written == 2
     assert [(p.line, p.field, p.written) for p in report.problems] == [
@@ -369,10 +370,10 @@ def feature(ref, lon, lat, **tags) -> dict:
             "geometry": {"type": "Point", "coordinates": [lon, lat]}}
 
 
-def import_geojson(rt, clock, document) -> importers.ImportReport:
+def import_geojson(rt, clock, document) -> imports.ImportReport:
     """Import AEDs from a GeoJSON document (a dict, or raw text)."""
     text = document if isinstance(document, str) else json.dumps(document)
-    return importers.import_aeds_geojson(rt.sessions, io.StringIO(text), now=clock.now())
+    return imports.import_aeds_geojson(rt.sessions, io.StringIO(text), now=clock.now())
 
 
 def test_geojson_point_features_are_imported_and_one_without_geometry_is_reported(rt, clock):

@@ -10,8 +10,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
-from dispatcher.db import alembic_config, make_engine, upgrade
-from dispatcher.models import Base
+from dispatcher.store.db import alembic_config, make_engine, upgrade
+from dispatcher.store.models import Base
 from tests.conftest import DATABASES, POSTGRES_URL, _postgres_schema_url
 
 

@@ -6,9 +6,9 @@ import threading
 
 from sqlalchemy import func, select
 
-from dispatcher import outbound
-from dispatcher.models import Message
+from dispatcher.messaging import outbound
 from dispatcher.sms import ProviderMessage
+from dispatcher.store.models import Message
 from tests.builders import make_volunteer
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from dispatcher.config import DEFAULTS
-from dispatcher.policy import (
+from dispatcher.domain.policy import (
     Candidate,
     Policy,
     Volunteer,

@@ -7,9 +7,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from dispatcher import registry
 from dispatcher.errors import InvalidPayload
-from dispatcher.models import Position, Responder
+from dispatcher.responders import registry
+from dispatcher.store.models import Position, Responder
 from tests.builders import make_volunteer, offset
 
 TODAY = date(2026, 11, 23)

@@ -14,8 +14,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-from dispatcher import registry, retention, spatial, sweeper, tasks
-from dispatcher.models import (
+from dispatcher.jobs import sweeper, tasks
+from dispatcher.privacy import retention
+from dispatcher.responders import registry, spatial
+from dispatcher.store.models import (
     Alert,
     Base,
     Incident,
@@ -146,7 +148,7 @@ def test_an_incident_past_the_retention_period_loses_its_personal_data(
     assert any(ADDRESS in m.body for m in messages_before)  # the briefing carried it
     assert rows(rt, OutgoingEvent) and rows(rt, WebhookReceipt)
     clock.advance(days=31)
-    caplog.set_level(logging.INFO, logger="dispatcher.retention")
+    caplog.set_level(logging.INFO, logger="dispatcher.privacy.retention")
 
     report = retention.purge(rt)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from dispatcher.policy import Policy
-from dispatcher.roles import (
+from dispatcher.domain.policy import Policy
+from dispatcher.domain.roles import (
     AED,
     CPR,
     AedOption,

@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from dispatcher import registry, spatial
-from dispatcher.models import Alert, Incident, Position, Responder
+from dispatcher.responders import registry, spatial
+from dispatcher.store.models import Alert, Incident, Position, Responder
 from geo import ResponderIndex
 from tests.builders import (
     CENTRE,

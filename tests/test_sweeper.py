@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dispatcher import outbound, sweeper, tasks
-from dispatcher.models import Message
+from dispatcher.jobs import sweeper, tasks
+from dispatcher.messaging import outbound
+from dispatcher.store.models import Message
 from tests.builders import make_volunteer
 
 

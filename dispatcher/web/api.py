@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from dispatcher import clients, intake, positions, status
+from dispatcher.app import runtime
+from dispatcher.control_rooms import clients
 from dispatcher.errors import UnsupportedMediaType
-from dispatcher.runtime import runtime
+from dispatcher.incidents import intake, status
+from dispatcher.responders import positions
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

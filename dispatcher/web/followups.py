@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from dispatcher import clients, followup
-from dispatcher.runtime import runtime
+from dispatcher.app import runtime
+from dispatcher.control_rooms import clients
+from dispatcher.incidents import followup
 
 bp = Blueprint("followups", __name__, url_prefix="/api/v1")
 

@@ -13,9 +13,9 @@ import uuid
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from sqlalchemy import func, or_, select
 
-from dispatcher import conversation
-from dispatcher.models import Message, Responder
-from dispatcher.runtime import runtime
+from dispatcher.app import runtime
+from dispatcher.conversation import inbound
+from dispatcher.store.models import Message, Responder
 
 bp = Blueprint("phones", __name__, url_prefix="/phones", template_folder="templates")
 QUICK_REPLIES = ("YES", "NO", "HERE", "HELP", "PAUSE 8", "RESUME", "STOP", "START")
@@ -87,6 +87,6 @@ def reply(ref: str):
             abort(404)
         address = responder.phone
     if body:
-        conversation.receive(rt, sid=f"VP{uuid.uuid4().hex}", address=address, body=body[:1600],
+        inbound.receive(rt, sid=f"VP{uuid.uuid4().hex}", address=address, body=body[:1600],
                              provider="outbox")
     return redirect(url_for("phones.thread", ref=ref) + "#end")

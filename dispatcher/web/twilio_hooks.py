@@ -8,8 +8,9 @@ from flask import Blueprint, Response, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from dispatcher import conversation, delivery
-from dispatcher.runtime import runtime
+from dispatcher.app import runtime
+from dispatcher.conversation import inbound
+from dispatcher.incidents import delivery
 
 log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__, url_prefix="/sms")
@@ -37,8 +38,8 @@ def _signed() -> bool:
     return RequestValidator(token).validate(url, request.form, signature)
 
 
-@bp.post("/inbound")
-def inbound():
+@bp.post("/inbound", endpoint="inbound")
+def take_sms():
     """Take a volunteer's SMS."""
     if not _signed():
         return _forbidden()
@@ -47,7 +48,7 @@ def inbound():
         log.info("inbound webhook without MessageSid or From ignored")
         return _twiml()
     try:
-        conversation.receive(
+        inbound.receive(
             runtime(), sid=sid, address=sender, body=request.form.get("Body", ""),
             provider="twilio",
         )
@@ -56,8 +57,8 @@ def inbound():
     return _twiml()
 
 
-@bp.post("/status")
-def status():
+@bp.post("/status", endpoint="status")
+def take_report():
     """Take a delivery report for a message we sent."""
     if not _signed():
         return _forbidden()

@@ -7,9 +7,7 @@ Create Date: 2026-11-21 05:31:33.723746
 
 from alembic import op
 import sqlalchemy as sa
-import dispatcher.models
-
-
+import dispatcher.store.models
 revision = '0001'
 down_revision = None
 branch_labels = None
@@ -28,7 +26,7 @@ def upgrade() -> None:
     sa.Column('hours_valid', sa.Boolean(), nullable=True),
     sa.Column('access', sa.String(length=20), nullable=False),
     sa.Column('cabinet_code_note', sa.String(length=200), nullable=False),
-    sa.Column('created_at', dispatcher.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', dispatcher.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_aeds')),
     sa.UniqueConstraint('source_ref', name=op.f('uq_aeds_source_ref'))
     )
@@ -46,7 +44,7 @@ def upgrade() -> None:
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('scopes', sa.String(length=200), nullable=False),
     sa.Column('events_url', sa.String(length=500), nullable=True),
-    sa.Column('created_at', dispatcher.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', dispatcher.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_clients')),
     sa.UniqueConstraint('name', name=op.f('uq_clients_name')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_clients_token_hash'))
@@ -60,11 +58,11 @@ def upgrade() -> None:
     sa.Column('birth_year', sa.Integer(), nullable=False),
     sa.Column('cert_expires', sa.Date(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('paused_until', dispatcher.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('paused_until', dispatcher.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('travel_mode', sa.String(length=8), nullable=False),
     sa.Column('channel', sa.String(length=12), nullable=False),
-    sa.Column('created_at', dispatcher.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', dispatcher.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', dispatcher.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', dispatcher.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_responders')),
     sa.UniqueConstraint('phone', name=op.f('uq_responders_phone')),
     sa.UniqueConstraint('ref', name=op.f('uq_responders_ref'))
@@ -82,15 +80,15 @@ def upgrade() -> None:
     sa.Column('patient_age', sa.Integer(), nullable=True),
     sa.Column('flags', sa.JSON(), nullable=False),
     sa.Column('ems_eta_s', sa.Integer(), nullable=True),
-    sa.Column('reported_at', dispatcher.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('reported_at', dispatcher.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('state', sa.String(length=12), nullable=False),
     sa.Column('dispatch_status', sa.String(length=30), nullable=False),
     sa.Column('reason', sa.String(length=200), nullable=True),
     sa.Column('radius_m', sa.Integer(), nullable=True),
     sa.Column('created_digest', sa.String(length=64), nullable=False),
-    sa.Column('created_at', dispatcher.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', dispatcher.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('closed_at', dispatcher.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', dispatcher.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', dispatcher.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', dispatcher.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['client_id'], ['clients.id'], name=op.f('fk_incidents_client_id_clients')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_incidents')),
     sa.UniqueConstraint('client_id', 'external_id', name=op.f('uq_incidents_client_id_external_id'))
@@ -104,7 +102,7 @@ def upgrade() -> None:
     sa.Column('lon', sa.Float(), nullable=False),
     sa.Column('accuracy_m', sa.Float(), nullable=True),
     sa.Column('schedule', sa.String(length=200), nullable=True),
-    sa.Column('observed_at', dispatcher.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('observed_at', dispatcher.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('seq', sa.BigInteger(), nullable=False),
     sa.Column('deleted', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['responder_id'], ['responders.id'], name=op.f('fk_positions_responder_id_responders')),
@@ -121,7 +119,7 @@ def upgrade() -> None:
     sa.Column('webhook_id', sa.String(length=200), nullable=False),
     sa.Column('status_code', sa.Integer(), nullable=False),
     sa.Column('response', sa.JSON(), nullable=False),
-    sa.Column('received_at', dispatcher.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', dispatcher.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['client_id'], ['clients.id'], name=op.f('fk_webhook_receipts_client_id_clients')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_receipts')),
     sa.UniqueConstraint('client_id', 'webhook_id', name=op.f('uq_webhook_receipts_client_id_webhook_id'))
@@ -138,10 +136,10 @@ def upgrade() -> None:
     sa.Column('position_kind', sa.String(length=12), nullable=False),
     sa.Column('role', sa.String(length=8), nullable=True),
     sa.Column('aed_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', dispatcher.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', dispatcher.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('responded_at', dispatcher.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('arrived_at', dispatcher.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', dispatcher.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', dispatcher.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('responded_at', dispatcher.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('arrived_at', dispatcher.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['aed_id'], ['aeds.id'], name=op.f('fk_alerts_aed_id_aeds')),
     sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], name=op.f('fk_alerts_incident_id_incidents')),
     sa.ForeignKeyConstraint(['responder_id'], ['responders.id'], name=op.f('fk_alerts_responder_id_responders')),
@@ -155,7 +153,7 @@ def upgrade() -> None:
     op.create_table('timeline_events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('incident_id', sa.Integer(), nullable=False),
-    sa.Column('at', dispatcher.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', dispatcher.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('event', sa.String(length=60), nullable=False),
     sa.Column('detail', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], name=op.f('fk_timeline_events_incident_id_incidents')),
@@ -177,8 +175,8 @@ def upgrade() -> None:
     sa.Column('sid', sa.String(length=64), nullable=True),
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('error_code', sa.Integer(), nullable=True),
-    sa.Column('created_at', dispatcher.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', dispatcher.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', dispatcher.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', dispatcher.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], name=op.f('fk_messages_alert_id_alerts')),
     sa.ForeignKeyConstraint(['responder_id'], ['responders.id'], name=op.f('fk_messages_responder_id_responders')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_messages')),

@@ -7,9 +7,7 @@ Create Date: 2026-11-21
 
 from alembic import op
 import sqlalchemy as sa
-import dispatcher.columns
-
-
+import dispatcher.store.columns
 revision = '0003'
 down_revision = '0002'
 branch_labels = None
@@ -24,7 +22,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=12), nullable=False),
     sa.Column('geometry', sa.JSON(), nullable=False),
     sa.Column('params', sa.JSON(), nullable=False),
-    sa.Column('created_at', dispatcher.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', dispatcher.store.columns.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_service_areas')),
     sa.UniqueConstraint('name', name=op.f('uq_service_areas_name'))
     )
@@ -37,11 +35,11 @@ def upgrade() -> None:
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('state', sa.String(length=12), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', dispatcher.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', dispatcher.store.columns.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_status', sa.Integer(), nullable=True),
     sa.Column('last_error', sa.String(length=200), nullable=True),
-    sa.Column('created_at', dispatcher.columns.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('delivered_at', dispatcher.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', dispatcher.store.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('delivered_at', dispatcher.store.columns.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['client_id'], ['clients.id'], name=op.f('fk_outgoing_events_client_id_clients')),
     sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], name=op.f('fk_outgoing_events_incident_id_incidents')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outgoing_events')),
@@ -53,20 +51,20 @@ def upgrade() -> None:
 
     with op.batch_alter_table('alerts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('follow_up', sa.String(length=8), nullable=True))
-        batch_op.add_column(sa.Column('follow_up_asked_at', dispatcher.columns.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('follow_up_answered_at', dispatcher.columns.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('follow_up_resolved_at', dispatcher.columns.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('follow_up_asked_at', dispatcher.store.columns.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('follow_up_answered_at', dispatcher.store.columns.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('follow_up_resolved_at', dispatcher.store.columns.UTCDateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_alerts_follow_up', ['follow_up', 'follow_up_resolved_at'], unique=False)
 
     with op.batch_alter_table('incidents', schema=None) as batch_op:
         batch_op.add_column(sa.Column('area', sa.String(length=120), nullable=True))
         batch_op.add_column(sa.Column('wave', sa.Integer(), nullable=False, server_default='0'))
-        batch_op.add_column(sa.Column('next_wave_at', dispatcher.columns.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('targets_met_at', dispatcher.columns.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('no_responders_at', dispatcher.columns.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('follow_up_at', dispatcher.columns.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('followed_up_at', dispatcher.columns.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('purged_at', dispatcher.columns.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('next_wave_at', dispatcher.store.columns.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('targets_met_at', dispatcher.store.columns.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('no_responders_at', dispatcher.store.columns.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('follow_up_at', dispatcher.store.columns.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('followed_up_at', dispatcher.store.columns.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('purged_at', dispatcher.store.columns.UTCDateTime(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f('ix_incidents_follow_up_at'), ['follow_up_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_incidents_next_wave_at'), ['next_wave_at'], unique=False)
 

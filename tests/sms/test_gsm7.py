@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dispatcher.sms import gsm7
+from dispatcher.domain import gsm7
 
 
 @pytest.mark.parametrize(

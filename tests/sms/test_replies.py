@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from dispatcher.sms import replies
-from dispatcher.sms.replies import INTENTS, Reply, parse_reply
+from dispatcher.domain import replies
+from dispatcher.domain.replies import INTENTS, Reply, parse_reply
 
 SOURCE = Path(replies.__file__)
 

@@ -7,8 +7,8 @@ import string
 
 import pytest
 
-from dispatcher.sms import gsm7
-from dispatcher.sms.templates import BUDGET, LANGUAGES, TEMPLATES
+from dispatcher.domain import gsm7
+from dispatcher.domain.templates import BUDGET, LANGUAGES, TEMPLATES
 
 NAMES = tuple(TEMPLATES["en"])
 DETAILS = ("details_cpr", "details_aed")

@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from dispatcher.sms import gsm7, templates
-from dispatcher.sms.templates import LANGUAGES, format_distance, render, render_alert
+from dispatcher.domain import gsm7, templates
+from dispatcher.domain.templates import LANGUAGES, format_distance, render, render_alert
 
 COMPASS_POINTS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 DISTANCES = (2999, 999, 5)

@@ -17,13 +17,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dispatcher import create_app, tasks
-from dispatcher.cli_queue import run_consumer
+from dispatcher import create_app
+from dispatcher.cli.queue import run_consumer
 from dispatcher.config import PREFIX
 from dispatcher.hooks.fake import RecordingPoster
+from dispatcher.jobs import tasks
+from dispatcher.jobs.sweeper import Sweeper
 from dispatcher.runtime import Runtime
 from dispatcher.sms.twilio import TwilioSender
-from dispatcher.sweeper import Sweeper
 from tests.support.fake_twilio import ACCOUNT, FROM, TOKEN, LocalTwilioClient
 
 ROOT = Path(__file__).resolve().parents[2]

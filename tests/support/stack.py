@@ -16,8 +16,8 @@ from dispatcher import create_app
 from dispatcher.clock import SystemClock
 from dispatcher.config import load_config
 from dispatcher.hooks.fake import RecordingPoster
-from dispatcher.models import Alert, Message, Responder
 from dispatcher.runtime import Runtime
+from dispatcher.store.models import Alert, Message, Responder
 from tests.support.consumer import twilio_sender
 from tests.support.fake_twilio import ACCOUNT, FROM, TOKEN, FakeTwilio
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from dispatcher.models import Alert, Incident, Message, TimelineEvent, WebhookReceipt
 from dispatcher.runtime import Runtime
+from dispatcher.store.models import Alert, Incident, Message, TimelineEvent, WebhookReceipt
 
 WRITTEN_BY_EVENTS = (Incident, Alert, Message, TimelineEvent, WebhookReceipt)
 NOTHING_WRITTEN = {model.__tablename__: 0 for model in WRITTEN_BY_EVENTS}

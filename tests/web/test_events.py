@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from dispatcher import clients
-from dispatcher.models import Alert, Incident, Responder
-from dispatcher.sms.gsm7 import is_gsm7
+from dispatcher.control_rooms import clients
+from dispatcher.domain.gsm7 import is_gsm7
+from dispatcher.store.models import Alert, Incident, Responder
 from tests.builders import (
     CENTRE,
     create_incident,

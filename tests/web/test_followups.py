@@ -7,8 +7,8 @@ import itertools
 import pytest
 from sqlalchemy import select
 
-from dispatcher import conversation
-from dispatcher.models import Alert, Incident, TimelineEvent
+from dispatcher.conversation import inbound
+from dispatcher.store.models import Alert, Incident, TimelineEvent
 from tests.builders import create_incident, event, make_control_room, make_volunteer, post_event
 from tests.web.assertions import assert_error, bearer
 
@@ -31,7 +31,7 @@ def coordinators(rt):
 
 def text(rt, volunteer, body: str) -> None:
     """Let a volunteer's SMS arrive."""
-    assert conversation.receive(rt, sid=f"SMweb{next(_sids):028d}", address=volunteer.phone,
+    assert inbound.receive(rt, sid=f"SMweb{next(_sids):028d}", address=volunteer.phone,
                                 body=body, provider="fake")
 
 

@@ -11,7 +11,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from dispatcher.models import Alert, Message
+from dispatcher.store.models import Alert, Message
 from dispatcher.web.phones import QUICK_REPLIES
 from tests.builders import create_incident, make_control_room, make_volunteer
 

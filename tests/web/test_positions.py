@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from dispatcher.models import Alert, Position
+from dispatcher.store.models import Alert, Position
 from tests.builders import (
     CENTRE,
     create_incident,

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from dispatcher.models import Aed, Alert, Responder
+from dispatcher.store.models import Aed, Alert, Responder
 from tests.builders import create_incident, event, make_control_room, make_volunteer, post_event
 from tests.web.assertions import assert_error, bearer
 

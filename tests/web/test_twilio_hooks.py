@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from dispatcher.models import Alert, Message, Responder
-from dispatcher.sms.templates import render
+from dispatcher.domain.templates import render
+from dispatcher.store.models import Alert, Message, Responder
 from tests.builders import (
     TWILIO_TOKEN,
     create_incident,

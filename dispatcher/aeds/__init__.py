@@ -1,0 +1,1 @@
+"""AEDs: this process's index of defibrillators and which of them are open now."""

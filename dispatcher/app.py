@@ -1,0 +1,81 @@
+"""The application factory: settings, database, ports, jobs, blueprints and commands."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app
+
+from dispatcher.clock import Clock, SystemClock
+from dispatcher.config import load_config
+from dispatcher.domain.policy import Policy
+from dispatcher.hooks import EventPoster
+from dispatcher.hooks.http import HttpPoster
+from dispatcher.queue import JobQueue, build_queue
+from dispatcher.runtime import Runtime
+from dispatcher.sms import SmsSender, build_sender
+from dispatcher.store.db import make_engine, make_sessionmaker
+
+
+def create_app(
+    config: dict[str, Any] | None = None, *, sms: SmsSender | None = None,
+    clock: Clock | None = None, queue: JobQueue | None = None, poster: EventPoster | None = None,
+) -> Flask:
+    """Build the app from settings: database, ports (SMS, queue, events, clock), blueprints.
+
+    Tests pass fakes for the ports; otherwise the settings choose the real adapters.
+    """
+    app = Flask(__name__, instance_relative_config=True)
+    settings = load_config(config)
+    if not settings["DATABASE_URL"]:
+        os.makedirs(app.instance_path, exist_ok=True)
+        settings["DATABASE_URL"] = f"sqlite:///{os.path.join(app.instance_path, 'dispatcher.db')}"
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings["MAX_BODY_BYTES"],
+        SECRET_KEY=settings["SECRET_KEY"] or secrets.token_hex(32),
+    )
+    _configure_logging(settings["LOG_LEVEL"])
+
+    engine = make_engine(settings["DATABASE_URL"])
+    rt = app.extensions["dispatcher"] = Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        sms=sms if sms is not None else build_sender(settings),
+        clock=clock if clock is not None else SystemClock(),
+        policy=Policy.from_settings(settings),
+        timezone=ZoneInfo(settings["TIMEZONE"]),
+        queue=queue if queue is not None else build_queue(settings, app.instance_path),
+        poster=poster if poster is not None else HttpPoster(float(settings["EVENTS_TIMEOUT_S"])),
+    )
+
+    from dispatcher import cli
+    from dispatcher.jobs import tasks
+    from dispatcher.web import api, errors, followups, phones, twilio_hooks
+
+    rt.queue.bind(tasks.runner(rt), list(tasks.JOBS))
+
+    errors.register(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(followups.bp)
+    app.register_blueprint(twilio_hooks.bp)
+    if settings["SMS_BACKEND"] == "outbox":
+        app.register_blueprint(phones.bp)
+    cli.register(app)
+    return app
+
+
+def _configure_logging(level: str) -> None:
+    """Log at the configured level; keep the HTTP libraries' request logs out."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("twilio.http_client", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def runtime() -> Runtime:
+    """Return the runtime of the current Flask app (for views and commands)."""
+    return current_app.extensions["dispatcher"]

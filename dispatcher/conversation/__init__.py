@@ -1,0 +1,1 @@
+"""A volunteer's texts in: what a reply means and what is done about it."""

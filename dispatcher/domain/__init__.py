@@ -1,0 +1,1 @@
+"""Pure rules: policy, roles, opening hours, reply grammar and message texts (no framework, no store)."""

@@ -1,0 +1,1 @@
+"""Demo and drill data: synthetic volunteers and AEDs, and incidents like a control room's."""

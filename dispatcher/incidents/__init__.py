@@ -1,0 +1,1 @@
+"""Incidents: intake, dispatch, waves and escalation, delivery follow-through, status, follow-up."""

@@ -1,0 +1,26 @@
+"""Incidents as records: find one, lock one, and write its timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatcher.store.locks import lock_incident  # noqa: F401 - re-exported
+from dispatcher.store.models import Client, Incident, TimelineEvent
+
+# An alert in one of these states keeps its volunteer busy while the incident is open.
+OPEN_ALERT_STATES = ("pending", "sent", "delivered", "accepted")
+
+
+def find_incident(session: Session, client: Client, external_id: str) -> Incident | None:
+    """Return one of a client's incidents by the control room's id."""
+    return session.scalars(
+        select(Incident).where(Incident.client_id == client.id, Incident.external_id == external_id)
+    ).one_or_none()
+
+
+def note(session: Session, incident: Incident, event: str, at: datetime, **detail) -> None:
+    """Add an entry to an incident's timeline (no personal data in the detail)."""
+    session.add(TimelineEvent(incident_id=incident.id, at=at, event=event, detail=detail))

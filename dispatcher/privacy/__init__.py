@@ -1,0 +1,1 @@
+"""Privacy: the purge of personal data past the retention period."""

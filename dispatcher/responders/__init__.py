@@ -1,0 +1,1 @@
+"""The volunteer registry: volunteers, places and live positions, imports, the spatial index."""
