@@ -1,1 +1,1 @@
-"""Pure rules: policy, roles, opening hours, reply grammar and message texts (no framework, no store)."""
+"""Pure rules: policy, roles, opening hours, reply grammar, message texts (no framework)."""
