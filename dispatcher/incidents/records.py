@@ -13,6 +13,14 @@ from dispatcher.store.models import Client, Incident, TimelineEvent
 # An alert in one of these states keeps its volunteer busy while the incident is open.
 OPEN_ALERT_STATES = ("pending", "sent", "delivered", "accepted")
 
+# What the search for volunteers has come to, as the control room reads it in
+# `dispatch.status`: volunteers are being alerted; the policy keeps the incident from
+# volunteers (with the reason); enough are going; or nobody more can be asked and nobody is
+# going (with the reason).
+ALERTING, NOT_DISPATCHED, TARGETS_MET, NO_RESPONDERS = (
+    "alerting", "not_dispatched", "targets_met", "no_responders")
+DISPATCH_STATUSES = (ALERTING, NOT_DISPATCHED, TARGETS_MET, NO_RESPONDERS)
+
 
 def find_incident(session: Session, client: Client, external_id: str) -> Incident | None:
     """Return one of a client's incidents by the control room's id."""
