@@ -22,7 +22,7 @@ from tests.support.consumer import eventually
 from tests.support.services import free_port
 from tests.support.stack import alert_messages
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Http:
