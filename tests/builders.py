@@ -1,4 +1,6 @@
-"""Builders for test data: volunteers, control rooms, AEDs and signed events."""
+"""Builders for test data (volunteers, control rooms, AEDs, signed events) and the few
+read-backs many tests share: who was texted, an incident's status, a volunteer's alert.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +9,13 @@ import json
 import uuid
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import func, select
+
 from dispatcher.control_rooms import clients
+from dispatcher.conversation import inbound
 from dispatcher.responders import registry
 from dispatcher.runtime import Runtime
-from dispatcher.store.models import Responder
+from dispatcher.store.models import Alert, Incident, Responder
 from geo import EARTH_RADIUS_M
 
 # Sergels torg, Stockholm.
@@ -95,11 +100,45 @@ def post_event(
                      content_type=content_type)
 
 
+def send_event(http, control_room, rt: Runtime, type_: str, data: dict, **kwargs):
+    """Sign and post an event of a type, stamped and signed at the service's clock."""
+    now = rt.clock.now()
+    return post_event(http, control_room, event(type_, data, now), at=now, **kwargs)
+
+
 def create_incident(http, control_room, rt: Runtime, external_id="CAD-1", at=CENTRE, **kw):
     """Post an incident.created and return the response."""
-    now = rt.clock.now()
-    return post_event(http, control_room, event("incident.created",
-                                                incident_data(external_id, at, **kw), now), at=now)
+    return send_event(http, control_room, rt, "incident.created",
+                      incident_data(external_id, at, **kw))
+
+
+def open_incident(http, control_room, rt: Runtime, external_id: str = "CAD-1", **data) -> dict:
+    """Post an incident.created that must be accepted; return the status it answers with."""
+    response = create_incident(http, control_room, rt, external_id, **data)
+    assert response.status_code == 202, response.json
+    return response.json
+
+
+def post_about(http, control_room, rt: Runtime, type_: str, external_id: str = "CAD-1",
+               **data) -> dict:
+    """Post an event about an incident that must be accepted; return the status it answers."""
+    response = send_event(http, control_room, rt, type_, {"id": external_id, **data})
+    assert response.status_code == 202, response.json
+    return response.json
+
+
+def end_incident(http, control_room, rt: Runtime, external_id: str = "CAD-1",
+                 how: str = "closed") -> dict:
+    """Post an incident.closed (or .cancelled); return the status it answers with."""
+    return post_about(http, control_room, rt, f"incident.{how}", external_id)
+
+
+def status_of(http, control_room, external_id: str = "CAD-1") -> dict:
+    """Read an incident's status as its control room does."""
+    response = http.get(f"/api/v1/incidents/{external_id}",
+                        headers={"Authorization": f"Bearer {control_room.token}"})
+    assert response.status_code == 200, response.json
+    return response.json
 
 
 TWILIO_TOKEN = "test-auth-token-0123456789abcdef"
@@ -132,6 +171,21 @@ def sms_from(http, responder, body: str, *, sid: str | None = None):
     return twilio_post(http, "/sms/inbound", params)
 
 
+def say(http, responder, body: str) -> None:
+    """Send a volunteer's SMS to the inbound webhook; Twilio always gets its 200."""
+    response = sms_from(http, responder, body)
+    assert response.status_code == 200, response.data
+
+
+_received = itertools.count(1)
+
+
+def sms_arrives(rt: Runtime, responder, body: str) -> None:
+    """Let a volunteer's SMS arrive at the use case, past the webhook."""
+    assert inbound.receive(rt, sid=f"SMrx{next(_received):030d}", address=responder.phone,
+                           body=body, provider="fake")
+
+
 def status_report(http, sid: str, status: str, error_code: int | None = None):
     """Post a delivery report to /sms/status as Twilio would; return the response."""
     params = {"MessageSid": sid, "MessageStatus": status}
@@ -155,3 +209,51 @@ def make_aed(rt: Runtime, *, at: tuple[float, float], name: str = "Test AED",
         session.add(aed)
         session.flush()
         return aed.id
+
+
+def runner_for(app):
+    """Return a function that runs a flask command against an app and returns the result."""
+    runner = app.test_cli_runner()
+    return lambda *args: runner.invoke(args=list(args))
+
+
+# --- reading back --------------------------------------------------------------------------
+
+
+def texted(sms, since: int = 0) -> list[str]:
+    """Return the addresses the fake was asked to text, in order, from message `since` on.
+
+    Tests count from a mark instead of calling `sms.clear()`: the fake numbers its SIDs by
+    how many it holds, so after a clear it would reuse SIDs that are unique in the database.
+    """
+    return [m.to for m in sms.sent[since:]]
+
+
+def count_rows(rt: Runtime, model) -> int:
+    """Count the rows of a table."""
+    with rt.transaction() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def alert_of(rt: Runtime, responder, external_id: str | None = None) -> Alert:
+    """Return a volunteer's alert as it is now: their only one, or the one for an incident."""
+    query = select(Alert).where(Alert.responder_id == responder.id)
+    if external_id is not None:
+        query = query.join(Incident).where(Incident.external_id == external_id)
+    with rt.transaction() as session:
+        return session.scalars(query).one()
+
+
+def alert_states(rt: Runtime) -> dict[str, str]:
+    """Return the state of every alert, keyed by the volunteer's phone."""
+    with rt.transaction() as session:
+        return dict(session.execute(
+            select(Responder.phone, Alert.state).join(Alert, Alert.responder_id == Responder.id)
+        ).all())
+
+
+def last_text(sms, responder) -> str:
+    """Return the newest SMS a volunteer received."""
+    texts = sms.to(responder.phone)
+    assert texts, f"nothing was sent to {responder.phone}"
+    return texts[-1]

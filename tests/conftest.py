@@ -1,4 +1,5 @@
-"""Shared fixtures: app, client, db (SQLite and PostgreSQL), sms (recording fake), clock.
+"""Shared fixtures: app, client, db (SQLite and PostgreSQL), sms (recording fake), clock,
+and the control room (`room`) most API tests post as.
 
 Every test that uses `db_url` runs once per database. PostgreSQL is required: a test run
 where it cannot be reached fails. Set DISPATCHER_TEST_DATABASES=sqlite to leave it out
@@ -23,6 +24,7 @@ from dispatcher.queue.fake import RecordingQueue
 from dispatcher.sms.fake import RecordingSender
 from dispatcher.store.db import make_engine, upgrade
 from dispatcher.store.models import Base
+from tests.builders import make_control_room, runner_for, twilio_settings
 
 POSTGRES_URL = os.environ.get(
     "DISPATCHER_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test"
@@ -191,6 +193,34 @@ def rt(app):
 def client(app):
     """A test client of the app."""
     return app.test_client()
+
+
+@pytest.fixture
+def cli(app):
+    """Run a flask command against the test app; return the click result."""
+    return runner_for(app)
+
+
+@pytest.fixture
+def twilio_hooks(settings):
+    """Let the Twilio webhooks accept the requests the builders sign.
+
+    A module that posts SMS through the webhooks asks for it before the app is built:
+    `pytestmark = pytest.mark.usefixtures("twilio_hooks")`.
+    """
+    settings.update(twilio_settings())
+
+
+@pytest.fixture
+def room_options():
+    """How `room` is made: keyword arguments of `make_control_room`; a module may override."""
+    return {}
+
+
+@pytest.fixture
+def room(rt, room_options):
+    """A control room with a client, a bearer token and a signing secret."""
+    return make_control_room(rt, **room_options)
 
 
 @pytest.fixture

@@ -22,23 +22,22 @@ from dispatcher.conversation import inbound
 from dispatcher.store.models import Alert, Incident, Responder
 from tests.builders import (
     create_incident,
-    event,
+    end_incident,
+    last_text,
     make_aed,
     make_control_room,
     make_volunteer,
     offset,
-    post_event,
+    open_incident,
+    say,
     sms_from,
-    twilio_settings,
+    status_of,
+    texted,
 )
 
+pytestmark = pytest.mark.usefixtures("twilio_hooks")
+
 MAP_LINK = "https://www.openstreetmap.org/?mlat=59.33260&mlon=18.06490"
-
-
-@pytest.fixture(autouse=True)
-def _twilio(settings):
-    """Let the Twilio webhooks accept the requests the builders sign."""
-    settings.update(twilio_settings())
 
 
 @pytest.fixture
@@ -47,55 +46,7 @@ def waves_of_two(settings):
     settings["WAVE_SIZE"] = 2
 
 
-@pytest.fixture
-def room(rt):
-    """A control room with a client and a bearer token."""
-    return make_control_room(rt)
-
-
 # --- helpers ------------------------------------------------------------------------------
-
-
-def say(client, volunteer, body: str) -> None:
-    """Send a volunteer's SMS to the inbound webhook; Twilio always gets its 200."""
-    response = sms_from(client, volunteer, body)
-    assert response.status_code == 200, response.data
-
-
-def last(sms, volunteer) -> str:
-    """Return the newest SMS a volunteer received."""
-    texts = sms.to(volunteer.phone)
-    assert texts, f"nothing was sent to {volunteer.phone}"
-    return texts[-1]
-
-
-def texted(sms, since: int = 0) -> list[str]:
-    """Return the addresses texted from message `since` on, in order."""
-    return [m.to for m in sms.sent[since:]]
-
-
-def open_incident(client, room, rt, external_id: str = "CAD-1", **data) -> dict:
-    """Post an incident.created; return the status it answers with."""
-    response = create_incident(client, room, rt, external_id, **data)
-    assert response.status_code == 202, response.json
-    return response.json
-
-
-def end(client, room, rt, external_id: str = "CAD-1", how: str = "closed") -> dict:
-    """Post an incident.closed (or .cancelled); return the status it answers with."""
-    now = rt.clock.now()
-    response = post_event(client, room, event(f"incident.{how}", {"id": external_id}, now),
-                          at=now)
-    assert response.status_code == 202, response.json
-    return response.json
-
-
-def status_of(client, room, external_id: str = "CAD-1") -> dict:
-    """Read an incident's status as its control room does."""
-    response = client.get(f"/api/v1/incidents/{external_id}",
-                          headers={"Authorization": f"Bearer {room.token}"})
-    assert response.status_code == 200, response.json
-    return response.json
 
 
 def alerts_of(rt, external_id: str = "CAD-1") -> dict[int, Alert]:
@@ -127,7 +78,7 @@ def test_the_first_yes_goes_to_do_cpr_and_only_then_learns_the_address(client, r
 
     say(client, first, "YES")
 
-    details = last(sms, first)
+    details = last_text(sms, first)
     assert details.startswith("GO NOW: Drottninggatan 53, 3 tr.")
     assert "Door code 1234" in details
     assert MAP_LINK in details
@@ -164,7 +115,7 @@ def test_the_second_yes_fetches_an_open_aed_close_to_the_patient(client, rt, sms
     say(client, first, "YES")
     say(client, second, "YES")
 
-    details = last(sms, second)
+    details = last_text(sms, second)
     assert details.startswith("FETCH THE DEFIBRILLATOR first: Sergels torg metro")
     assert "open today" in details
     assert "Drottninggatan 53, 3 tr" in details and MAP_LINK in details
@@ -196,7 +147,7 @@ def test_the_second_yes_does_cpr_when_no_aed_run_is_worth_it(
     say(client, first, "YES")
     say(client, second, "YES")
 
-    details = last(sms, second)
+    details = last_text(sms, second)
     assert details.startswith("GO NOW: Drottninggatan 53, 3 tr.")
     assert "Sergels torg metro" not in details
     entries = going(status_of(client, room))
@@ -214,7 +165,7 @@ def test_an_aed_already_being_fetched_is_not_given_to_a_second_runner(client, rt
 
     entries = going(status_of(client, room))
     assert [entries[v.ref]["role"] for v in volunteers] == ["cpr", "aed", "cpr"]
-    assert "Sergels torg metro" not in last(sms, volunteers[2])
+    assert "Sergels torg metro" not in last_text(sms, volunteers[2])
 
 
 def test_a_yes_after_the_targets_are_met_is_told_enough_are_going(client, rt, sms, room):
@@ -234,7 +185,7 @@ def test_a_yes_after_the_targets_are_met_is_told_enough_are_going(client, rt, sm
     say(client, late, "YES")
 
     assert texted(sms, since) == [late.phone]
-    assert last(sms, late).startswith("Thank you! Enough responders are on the way")
+    assert last_text(sms, late).startswith("Thank you! Enough responders are on the way")
     alerts = alerts_of(rt)
     assert alerts[late.id].state == "stood_down"
     assert alerts[late.id].role is None
@@ -263,8 +214,8 @@ def test_a_no_is_thanked_and_the_next_nearest_eligible_volunteer_is_asked(
     say(client, first, "No")
 
     assert sorted(texted(sms, since)) == sorted([first.phone, third.phone])
-    assert last(sms, first).startswith("Thank you for answering")
-    assert last(sms, third).startswith("CPR ALERT")
+    assert last_text(sms, first).startswith("Thank you for answering")
+    assert last_text(sms, third).startswith("CPR ALERT")
     assert not sms.to(paused.phone) and not sms.to(fourth.phone)
     alerts = alerts_of(rt)
     assert alerts[first.id].state == "declined"
@@ -283,15 +234,15 @@ def test_a_no_after_yes_frees_the_role_and_asks_someone_else(client, rt, sms, ro
 
     say(client, first, "NO")
 
-    assert last(sms, first).startswith("Thank you for answering")
-    assert last(sms, third).startswith("CPR ALERT")
+    assert last_text(sms, first).startswith("Thank you for answering")
+    assert last_text(sms, third).startswith("CPR ALERT")
     alerts = alerts_of(rt)
     assert (alerts[first.id].state, alerts[first.id].role) == ("declined", None)
     assert status_of(client, room)["responders"] == []
     # The CPR role is free again: the next to accept takes it.
     say(client, second, "YES")
     assert going(status_of(client, room))[second.ref]["role"] == "cpr"
-    assert last(sms, second).startswith("GO NOW")
+    assert last_text(sms, second).startswith("GO NOW")
 
 
 @pytest.mark.usefixtures("waves_of_two")
@@ -316,7 +267,7 @@ def test_a_second_yes_sends_the_details_again_and_keeps_the_role(client, rt, sms
     first = make_volunteer(rt, north_m=300)
     open_incident(client, room, rt)
     say(client, first, "YES")
-    details = last(sms, first)
+    details = last_text(sms, first)
 
     say(client, first, "Yes!")
 
@@ -327,11 +278,11 @@ def test_a_second_yes_sends_the_details_again_and_keeps_the_role(client, rt, sms
 def test_a_swedish_volunteer_is_answered_in_swedish(client, rt, sms, room):
     volunteer = make_volunteer(rt, north_m=300, language="sv")
     open_incident(client, room, rt)
-    assert last(sms, volunteer).startswith("HLR-LARM")
+    assert last_text(sms, volunteer).startswith("HLR-LARM")
 
     say(client, volunteer, "Ja")
 
-    assert last(sms, volunteer).startswith("GÅ NU: Drottninggatan 53, 3 tr.")
+    assert last_text(sms, volunteer).startswith("GÅ NU: Drottninggatan 53, 3 tr.")
     assert going(status_of(client, room))[volunteer.ref]["role"] == "cpr"
 
 
@@ -346,7 +297,7 @@ def test_here_after_yes_marks_the_arrival_and_thanks_them(client, rt, sms, room)
 
     say(client, first, "HERE")
 
-    assert last(sms, first) == "Thank you for being there. The ambulance is on its way."
+    assert last_text(sms, first) == "Thank you for being there. The ambulance is on its way."
     [entry] = status_of(client, room)["responders"]
     assert entry["arrived_at"] == "2026-11-23T10:04:00Z"
     assert entry["role"] == "cpr"
@@ -410,7 +361,7 @@ def test_help_during_an_alert_leaves_the_alert_open(client, rt, sms, room):
 
     say(client, volunteer, "HELP")
 
-    assert last(sms, volunteer).startswith("CPR alerts: reply YES to go")
+    assert last_text(sms, volunteer).startswith("CPR alerts: reply YES to go")
     assert alerts_of(rt)[volunteer.id].state == "sent"
 
 
@@ -446,14 +397,14 @@ def test_a_reply_to_a_cancelled_incident_is_no_longer_needed_and_changes_nothing
     make_volunteer(rt, north_m=200)
     other = make_volunteer(rt, north_m=300)  # would be asked if a NO still found a replacement
     open_incident(client, room, rt)
-    end(client, room, rt, how="cancelled")
-    assert last(sms, first).startswith(f"Alert {alerts_of(rt)[first.id].code} is cancelled")
+    end_incident(client, room, rt, how="cancelled")
+    assert last_text(sms, first).startswith(f"Alert {alerts_of(rt)[first.id].code} is cancelled")
     since = len(sms.sent)
 
     say(client, first, body)
 
     assert texted(sms, since) == [first.phone]
-    assert "no longer needed" in last(sms, first)
+    assert "no longer needed" in last_text(sms, first)
     alert = alerts_of(rt)[first.id]
     assert (alert.state, alert.role, alert.responded_at) == ("stood_down", None, None)
     assert status_of(client, room)["responders"] == []
@@ -463,12 +414,12 @@ def test_a_reply_to_a_cancelled_incident_is_no_longer_needed_and_changes_nothing
 def test_a_yes_after_close_is_no_longer_needed(client, rt, sms, room):
     first = make_volunteer(rt, north_m=300)
     open_incident(client, room, rt)
-    end(client, room, rt)
+    end_incident(client, room, rt)
     code = alerts_of(rt)[first.id].code
 
     say(client, first, "YES")
 
-    assert last(sms, first) == (
+    assert last_text(sms, first) == (
         f"Thank you! Alert {code} is over and you are no longer needed."
     )
     assert alerts_of(rt)[first.id].state == "stood_down"
@@ -480,7 +431,7 @@ def test_a_yes_after_close_is_no_longer_needed(client, rt, sms, room):
 def _two_alerts(client, rt, sms, room, volunteer) -> tuple[str, str]:
     """Alert a volunteer for CAD-1, close it, alert them for CAD-2; return both codes."""
     open_incident(client, room, rt, "CAD-1")
-    end(client, room, rt, "CAD-1")
+    end_incident(client, room, rt, "CAD-1")
     rt.clock.advance(minutes=20)
     open_incident(client, room, rt, "CAD-2", at=offset(100))
     older, newer = alerts_of(rt, "CAD-1")[volunteer.id], alerts_of(rt, "CAD-2")[volunteer.id]
@@ -495,19 +446,19 @@ def _two_alerts(client, rt, sms, room, volunteer) -> tuple[str, str]:
 def test_a_code_picks_an_older_alert_and_plain_yes_the_newest(client, rt, sms, room):
     volunteer = make_volunteer(rt, north_m=300)
     older, newer = _two_alerts(client, rt, sms, room, volunteer)
-    assert last(sms, volunteer).endswith(f"Ref {newer}")
+    assert last_text(sms, volunteer).endswith(f"Ref {newer}")
 
     say(client, volunteer, f"YES {older}")
 
-    assert last(sms, volunteer) == (
+    assert last_text(sms, volunteer) == (
         f"Thank you! Alert {older} is over and you are no longer needed."
     )
     assert alerts_of(rt, "CAD-2")[volunteer.id].state == "sent"
 
     say(client, volunteer, "YES")
 
-    assert last(sms, volunteer).startswith("GO NOW")
-    assert last(sms, volunteer).endswith(f"Ref {newer}")
+    assert last_text(sms, volunteer).startswith("GO NOW")
+    assert last_text(sms, volunteer).endswith(f"Ref {newer}")
     assert alerts_of(rt, "CAD-2")[volunteer.id].state == "accepted"
     assert alerts_of(rt, "CAD-1")[volunteer.id].state == "stood_down"
 
@@ -537,14 +488,14 @@ def test_after_stop_not_one_message_goes_to_the_number_until_start(client, rt, s
 
     # One confirmation; the pending alert counts as a NO and someone else is asked.
     assert sorted(texted(sms, since)) == sorted([quitter.phone, third.phone])
-    assert last(sms, quitter) == "You will get no more alerts. Reply START to get them again."
+    assert last_text(sms, quitter) == "You will get no more alerts. Reply START to get them again."
     assert reload(rt, quitter).status == "opted_out"
     assert alerts_of(rt)[quitter.id].state == "declined"
-    assert last(sms, third).startswith("CPR ALERT")
+    assert last_text(sms, third).startswith("CPR ALERT")
     heard = len(sms.to(quitter.phone))
 
     # Not a stand-down, not an answer to HELP or YES, not an alert for a new incident.
-    end(client, room, rt)
+    end_incident(client, room, rt)
     say(client, quitter, "HELP")
     say(client, quitter, "YES")
     say(client, quitter, "PAUSE 2")
@@ -553,16 +504,16 @@ def test_after_stop_not_one_message_goes_to_the_number_until_start(client, rt, s
     assert len(sms.to(quitter.phone)) == heard
     assert quitter.id not in alerts_of(rt, "CAD-2")
     assert reload(rt, quitter).status == "opted_out"
-    end(client, room, rt, "CAD-2")
+    end_incident(client, room, rt, "CAD-2")
 
     say(client, quitter, "START")
 
-    assert last(sms, quitter).startswith("Welcome back: you will get alerts again.")
+    assert last_text(sms, quitter).startswith("Welcome back: you will get alerts again.")
     assert len(sms.to(quitter.phone)) == heard + 1
     assert reload(rt, quitter).status == "active"
     rt.clock.advance(hours=1)
     open_incident(client, room, rt, "CAD-3")
-    assert last(sms, quitter).startswith("CPR ALERT")
+    assert last_text(sms, quitter).startswith("CPR ALERT")
     assert quitter.id in alerts_of(rt, "CAD-3")
 
 
@@ -583,13 +534,13 @@ def test_stop_after_yes_gets_no_stand_down_when_the_incident_closes(client, rt, 
     open_incident(client, room, rt)
     say(client, quitter, "YES")
     say(client, quitter, "STOP")
-    assert last(sms, quitter).startswith("You will get no more alerts")
+    assert last_text(sms, quitter).startswith("You will get no more alerts")
     heard = len(sms.to(quitter.phone))
 
-    end(client, room, rt)
+    end_incident(client, room, rt)
 
     assert len(sms.to(quitter.phone)) == heard
-    assert last(sms, other).startswith(f"Alert {alerts_of(rt)[other.id].code} is over")
+    assert last_text(sms, other).startswith(f"Alert {alerts_of(rt)[other.id].code} is over")
 
 
 # --- PAUSE and RESUME ---------------------------------------------------------------------
@@ -604,20 +555,20 @@ def test_pause_for_hours_answers_in_local_time_and_holds_alerts_until_resume(
     say(client, napper, "PAUSE 2")
 
     # 10:00 UTC + 2 h is 13:00 in Stockholm (CET in November).
-    assert last(sms, napper) == "Alerts paused until 13:00. Reply RESUME to get them again."
+    assert last_text(sms, napper) == "Alerts paused until 13:00. Reply RESUME to get them again."
     assert reload(rt, napper).paused_until == rt.clock.now() + timedelta(hours=2)
     open_incident(client, room, rt, "CAD-1")
     assert napper.id not in alerts_of(rt, "CAD-1")
-    assert last(sms, other).startswith("CPR ALERT")
-    end(client, room, rt, "CAD-1")
+    assert last_text(sms, other).startswith("CPR ALERT")
+    end_incident(client, room, rt, "CAD-1")
 
     say(client, napper, "RESUME")
 
-    assert last(sms, napper) == "Alerts are on again. Thank you!"
+    assert last_text(sms, napper) == "Alerts are on again. Thank you!"
     assert reload(rt, napper).paused_until is None
     open_incident(client, room, rt, "CAD-2")
     assert napper.id in alerts_of(rt, "CAD-2")
-    assert last(sms, napper).startswith("CPR ALERT")
+    assert last_text(sms, napper).startswith("CPR ALERT")
 
 
 def test_pause_without_hours_pauses_for_eight(client, rt, sms):
@@ -626,7 +577,7 @@ def test_pause_without_hours_pauses_for_eight(client, rt, sms):
     say(client, napper, "pause")
 
     assert reload(rt, napper).paused_until == rt.clock.now() + timedelta(hours=8)
-    assert last(sms, napper) == "Alerts paused until 19:00. Reply RESUME to get them again."
+    assert last_text(sms, napper) == "Alerts paused until 19:00. Reply RESUME to get them again."
 
 
 def test_a_pause_into_tomorrow_names_the_day(client, rt, sms):
@@ -634,7 +585,8 @@ def test_a_pause_into_tomorrow_names_the_day(client, rt, sms):
 
     say(client, napper, "PAUSE 24")
 
-    assert last(sms, napper) == "Alerts paused until 24/11 11:00. Reply RESUME to get them again."
+    assert last_text(sms, napper) == (
+        "Alerts paused until 24/11 11:00. Reply RESUME to get them again.")
 
 
 # --- stand-down ---------------------------------------------------------------------------
@@ -649,13 +601,13 @@ def test_close_stands_down_the_accepted_and_the_pending_once_each(client, rt, sm
     say(client, declined, "NO")
     since = len(sms.sent)
 
-    end(client, room, rt)
-    end(client, room, rt)  # a second delivery under another webhook-id changes nothing
+    end_incident(client, room, rt)
+    end_incident(client, room, rt)  # a second delivery under another webhook-id changes nothing
 
     assert sorted(texted(sms, since)) == sorted([accepted.phone, pending.phone])
     codes = {v: a.code for v, a in alerts_of(rt).items()}
     for volunteer in (accepted, pending):
-        assert last(sms, volunteer) == (
+        assert last_text(sms, volunteer) == (
             f"Alert {codes[volunteer.id]} is over: the ambulance has taken over. "
             "Thank you for being ready to help!"
         )
@@ -713,10 +665,10 @@ def test_two_yes_racing_for_the_last_place_give_it_to_exactly_one(client, rt, sm
         assert states == ["accepted", "stood_down"], f"round {round_}: {states}"
         [winner] = [v for v in pair if alerts[v.id].state == "accepted"]
         [loser] = [v for v in pair if alerts[v.id].state == "stood_down"]
-        assert last(sms, winner).startswith("GO NOW")
-        assert last(sms, loser).startswith("Thank you! Enough responders are on the way")
+        assert last_text(sms, winner).startswith("GO NOW")
+        assert last_text(sms, loser).startswith("Thank you! Enough responders are on the way")
         assert len(status_of(client, room, external_id)["responders"]) == 1
-        end(client, room, rt, external_id)
+        end_incident(client, room, rt, external_id)
         rt.clock.advance(minutes=10)
 
 

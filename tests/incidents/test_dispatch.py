@@ -17,21 +17,12 @@ from dispatcher.errors import SmsSendError
 from dispatcher.store.models import Alert, Incident, Message
 from tests.builders import (
     create_incident,
-    event,
     make_control_room,
     make_volunteer,
     offset,
-    post_event,
+    post_about,
+    texted,
 )
-
-
-def texted(sms, since: int = 0) -> list[str]:
-    """Return the addresses the fake was asked to text, in order, from message `since` on.
-
-    Tests count from a mark instead of calling `sms.clear()`: the fake numbers its SIDs by
-    how many it holds, so after a clear it would reuse SIDs that are unique in the database.
-    """
-    return [m.to for m in sms.sent[since:]]
 
 
 def wave_entry(status: dict, wave: int = 1) -> dict:
@@ -48,15 +39,6 @@ def alerts_of(rt, external_id: str = "CAD-1") -> list[Alert]:
             select(Alert).join(Incident).where(Incident.external_id == external_id)
             .order_by(Alert.id)
         ))
-
-
-def close(client, room, rt, external_id: str):
-    """Post an incident.closed for an incident."""
-    now = rt.clock.now()
-    response = post_event(client, room, event("incident.closed", {"id": external_id}, now),
-                          at=now)
-    assert response.status_code == 202, response.json
-    return response
 
 
 # --- eligibility, end to end -------------------------------------------------------------
@@ -158,7 +140,7 @@ def test_a_volunteer_is_free_again_once_the_other_incident_is_closed(client, rt,
     volunteer = make_volunteer(rt, north_m=300)
     room = make_control_room(rt)
     create_incident(client, room, rt, external_id="CAD-EARLIER")
-    close(client, room, rt, "CAD-EARLIER")
+    post_about(client, room, rt, "incident.closed", "CAD-EARLIER")
     mark = len(sms.sent)
 
     create_incident(client, room, rt, external_id="CAD-1")
@@ -170,7 +152,7 @@ def alert_three_times(client, room, rt, clock, *, hours_apart: int):
     """Alert the volunteers near the centre in three incidents, each closed, hours apart."""
     for n in range(3):
         create_incident(client, room, rt, external_id=f"CAD-EARLIER-{n}")
-        close(client, room, rt, f"CAD-EARLIER-{n}")
+        post_about(client, room, rt, "incident.closed", f"CAD-EARLIER-{n}")
         clock.advance(hours=hours_apart)
 
 
@@ -468,7 +450,7 @@ def test_closing_an_incident_texts_a_stand_down_to_every_volunteer_texted(client
     create_incident(client, room, rt)
     mark = len(sms.sent)
 
-    close(client, room, rt, "CAD-1")
+    post_about(client, room, rt, "incident.closed", "CAD-1")
 
     assert sorted(texted(sms, mark)) == sorted(v.phone for v in volunteers)
     assert {a.state for a in alerts_of(rt)} == {"stood_down"}

@@ -11,13 +11,11 @@ import pytest
 from tests.builders import (
     CENTRE,
     create_incident,
-    event,
-    make_control_room,
     make_volunteer,
     offset,
-    post_event,
-    sms_from,
-    twilio_settings,
+    post_about,
+    say,
+    texted,
 )
 
 # The corrected location: 700 m north of where the incident was first reported.
@@ -25,25 +23,9 @@ MOVED = offset(700)
 
 
 @pytest.fixture(autouse=True)
-def _small_waves(settings):
+def _small_waves(settings, twilio_hooks):
     """Alert two per wave; accept the signed Twilio webhooks."""
-    settings.update(twilio_settings())
     settings["WAVE_SIZE"] = 2
-
-
-@pytest.fixture
-def room(rt):
-    """A control room."""
-    return make_control_room(rt)
-
-
-def update(client, room, rt, external_id: str = "CAD-1", **data) -> dict:
-    """Post an incident.updated; return the status it answers with."""
-    now = rt.clock.now()
-    response = post_event(client, room, event("incident.updated", {"id": external_id, **data},
-                                              now), at=now)
-    assert response.status_code == 202, response.json
-    return response.json
 
 
 def location(at, accuracy_m: int = 10) -> dict:
@@ -55,16 +37,6 @@ def waves(status: dict) -> list[tuple[int, int, int, str]]:
     """Return (wave, radius, alerted, why) of each search the timeline records."""
     return [(e["detail"]["wave"], e["detail"]["radius_m"], e["detail"]["alerted"],
              e["detail"]["why"]) for e in status["timeline"] if e["event"] == "wave"]
-
-
-def texted(sms, since: int = 0) -> list[str]:
-    """Return the addresses texted from message `since` on, in order."""
-    return [m.to for m in sms.sent[since:]]
-
-
-def say(client, volunteer, body: str) -> None:
-    """Send a volunteer's SMS; Twilio always gets its 200."""
-    assert sms_from(client, volunteer, body).status_code == 200
 
 
 # --- a corrected location ------------------------------------------------------------------
@@ -80,7 +52,7 @@ def test_a_corrected_location_sends_a_wave_to_the_nearest_to_the_new_spot(
     assert texted(sms) == [v.phone for v in south]
     rt.clock.advance(seconds=10)
 
-    status = update(client, room, rt, location=location(MOVED))
+    status = post_about(client, room, rt, "incident.updated", location=location(MOVED))
 
     assert texted(sms, 2) == [north[0].phone, north[1].phone]
     assert waves(status)[-1] == (2, 1000, 2, "location corrected")
@@ -102,7 +74,7 @@ def test_a_corrected_location_after_the_targets_are_met_asks_nobody_new(
     say(client, first, "YES")
     since = len(sms.sent)
 
-    status = update(client, room, rt, location=location(MOVED))
+    status = post_about(client, room, rt, "incident.updated", location=location(MOVED))
 
     assert texted(sms, since) == [first.phone]  # the one going, told where to go
     assert status["wave"] == 1
@@ -115,7 +87,8 @@ def test_a_better_accuracy_for_the_same_spot_searches_nothing_again(client, rt, 
     make_volunteer(rt, north_m=300)
     create_incident(client, room, rt)
 
-    status = update(client, room, rt, location=location(CENTRE, accuracy_m=5))
+    status = post_about(client, room, rt, "incident.updated",
+                        location=location(CENTRE, accuracy_m=5))
 
     assert len(sms.sent) == 2
     assert status["wave"] == 1
@@ -147,7 +120,8 @@ def test_those_going_get_the_new_address_in_their_language_and_nobody_else_does(
     english, swedish, silent = going
     since = len(sms.sent)
 
-    update(client, room, rt, address="Vasagatan 1, 2 tr", notes="Gate code 9999")
+    post_about(client, room, rt, "incident.updated", address="Vasagatan 1, 2 tr",
+               notes="Gate code 9999")
 
     assert sorted(texted(sms, since)) == sorted([english.phone, swedish.phone])
     to_english, to_swedish = sms.to(english.phone)[-1], sms.to(swedish.phone)[-1]
@@ -161,7 +135,7 @@ def test_those_going_get_the_new_address_in_their_language_and_nobody_else_does(
 def test_those_going_get_the_map_link_of_a_corrected_location(client, rt, sms, room, going):
     english, swedish, _ = going
 
-    update(client, room, rt, location=location(MOVED))
+    post_about(client, room, rt, "incident.updated", location=location(MOVED))
 
     for volunteer in (english, swedish):
         body = sms.to(volunteer.phone)[-1]
@@ -184,7 +158,7 @@ def test_an_update_that_changes_nothing_for_volunteers_texts_nobody(
 ):
     since = len(sms.sent)
 
-    status = update(client, room, rt, **change)
+    status = post_about(client, room, rt, "incident.updated", **change)
 
     assert texted(sms, since) == []
     assert status["wave"] == 1
@@ -198,7 +172,7 @@ def test_a_corrected_location_of_an_incident_not_for_volunteers_alerts_nobody(
     make_volunteer(rt, north_m=650)
     create_incident(client, room, rt, patient_age=7)
 
-    status = update(client, room, rt, location=location(MOVED))
+    status = post_about(client, room, rt, "incident.updated", location=location(MOVED))
 
     assert sms.sent == []
     assert status["dispatch"] == {"status": "not_dispatched", "reason": "patient under 8"}

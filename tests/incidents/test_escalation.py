@@ -20,44 +20,29 @@ from dispatcher.jobs import sweeper
 from dispatcher.queue.huey import HueyQueue
 from dispatcher.store.models import Alert, Incident
 from tests.builders import (
-    create_incident,
     event,
     make_control_room,
     make_volunteer,
+    open_incident,
     post_event,
-    sms_from,
-    twilio_settings,
+    say,
+    status_of,
+    texted,
 )
 
 EVENTS_URL = "https://control.example.org/events"
 
 
 @pytest.fixture(autouse=True)
-def _small_waves(settings):
+def _small_waves(settings, twilio_hooks):
     """Alert two per wave from 1,000 m, widening by 500 m up to 3,000 m."""
-    settings.update(twilio_settings())
     settings.update(WAVE_SIZE=2, RADIUS_START_M=1000, RADIUS_STEP_M=500, RADIUS_MAX_M=3000)
 
 
 @pytest.fixture
-def room(rt):
-    """A control room that takes events back."""
-    return make_control_room(rt, events_url=EVENTS_URL)
-
-
-def open_incident(client, room, rt, external_id: str = "CAD-1") -> dict:
-    """Post an incident.created at the centre; return its status."""
-    response = create_incident(client, room, rt, external_id)
-    assert response.status_code == 202, response.json
-    return response.json
-
-
-def status_of(client, room, external_id: str = "CAD-1") -> dict:
-    """Read an incident's status as its control room does."""
-    response = client.get(f"/api/v1/incidents/{external_id}",
-                          headers={"Authorization": f"Bearer {room.token}"})
-    assert response.status_code == 200, response.json
-    return response.json
+def room_options():
+    """The control room takes events back."""
+    return {"events_url": EVENTS_URL}
 
 
 def waves(status: dict) -> list[tuple[int, int, int]]:
@@ -69,11 +54,6 @@ def waves(status: dict) -> list[tuple[int, int, int]]:
 def entries(status: dict, name: str) -> list[dict]:
     """Return the details of the timeline entries of one kind."""
     return [e["detail"] for e in status["timeline"] if e["event"] == name]
-
-
-def texted(sms, since: int = 0) -> list[str]:
-    """Return the addresses texted from message `since` on, in order."""
-    return [m.to for m in sms.sent[since:]]
 
 
 def states(rt, external_id: str = "CAD-1") -> dict[int, str]:
@@ -95,11 +75,6 @@ def time_passes(rt, queue, seconds: float) -> int:
     """Move the clock on and run the timers that fall due; return how many ran."""
     rt.clock.advance(seconds=seconds)
     return queue.run_due(rt.clock.now())
-
-
-def say(client, volunteer, body: str) -> None:
-    """Send a volunteer's SMS; Twilio always gets its 200."""
-    assert sms_from(client, volunteer, body).status_code == 200
 
 
 # --- the next wave -----------------------------------------------------------------------

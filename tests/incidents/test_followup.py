@@ -19,51 +19,24 @@ from dispatcher.incidents import followup
 from dispatcher.jobs import sweeper
 from dispatcher.store.models import Alert, Incident, Message, TimelineEvent
 from tests.builders import (
-    create_incident,
-    event,
+    alert_of,
+    end_incident,
     make_control_room,
     make_volunteer,
-    post_event,
-    sms_from,
-    twilio_settings,
+    open_incident,
+    say,
 )
 
 FOLLOW_UP = timedelta(minutes=90)
 
 
 @pytest.fixture(autouse=True)
-def _settings(settings):
+def _settings(settings, twilio_hooks):
     """Accept the requests the builders sign; let a volunteer who went be alerted again soon."""
-    settings.update(twilio_settings(), REST_AFTER_INCIDENT_H=0)
-
-
-@pytest.fixture
-def room(rt):
-    """A control room with a client and a bearer token."""
-    return make_control_room(rt)
+    settings["REST_AFTER_INCIDENT_H"] = 0
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def say(client, volunteer, body: str) -> None:
-    """Send a volunteer's SMS to the inbound webhook."""
-    response = sms_from(client, volunteer, body)
-    assert response.status_code == 200, response.data
-
-
-def open_incident(client, room, rt, external_id: str = "CAD-1") -> None:
-    """Post an incident.created."""
-    response = create_incident(client, room, rt, external_id)
-    assert response.status_code == 202, response.json
-
-
-def end(client, room, rt, external_id: str = "CAD-1", how: str = "closed") -> None:
-    """Post an incident.closed (or .cancelled)."""
-    now = rt.clock.now()
-    response = post_event(client, room, event(f"incident.{how}", {"id": external_id}, now),
-                          at=now)
-    assert response.status_code == 202, response.json
 
 
 def wait(rt, queue, clock, delay: timedelta) -> None:
@@ -83,15 +56,6 @@ def follow_ups_to(sms, volunteer) -> list[str]:
     return [body for body in sms.to(volunteer.phone) if body.startswith(start)]
 
 
-def alert_of(rt, volunteer, external_id: str = "CAD-1") -> Alert:
-    """Return a volunteer's alert for an incident, as it is now."""
-    with rt.transaction() as session:
-        return session.scalars(
-            select(Alert).join(Incident).where(Incident.external_id == external_id,
-                                               Alert.responder_id == volunteer.id)
-        ).one()
-
-
 def timeline(rt, event_name: str) -> list[dict]:
     """Return the details of every timeline entry of one kind, oldest first."""
     with rt.transaction() as session:
@@ -106,7 +70,7 @@ def went(client, room, rt, queue, clock, *volunteers, external_id: str = "CAD-1"
     open_incident(client, room, rt, external_id)
     for volunteer in volunteers:
         say(client, volunteer, "YES")
-    end(client, room, rt, external_id)
+    end_incident(client, room, rt, external_id)
     wait(rt, queue, clock, FOLLOW_UP)
 
 
@@ -120,20 +84,20 @@ def test_those_who_went_are_asked_ninety_minutes_after_the_close_and_not_before(
     open_incident(client, room, rt)
     say(client, helper, "YES")
     say(client, decliner, "NO")
-    end(client, room, rt)
+    end_incident(client, room, rt)
 
     wait(rt, queue, clock, FOLLOW_UP - timedelta(minutes=1))
     assert follow_ups_to(sms, helper) == []
     wait(rt, queue, clock, timedelta(minutes=1))
 
-    code = alert_of(rt, helper).code
+    code = alert_of(rt, helper, "CAD-1").code
     assert follow_ups_to(sms, helper) == [question(helper, code)]
     assert sms.to(helper.phone)[-1] == (
         f"Thank you for helping at alert {code}. Are you OK? Reply 1 if you are fine, "
         "2 if you would like someone to call you."
     )
     assert follow_ups_to(sms, decliner) == []
-    alert = alert_of(rt, helper)
+    alert = alert_of(rt, helper, "CAD-1")
     assert (alert.follow_up, alert.follow_up_asked_at) == ("asked", clock.now())
     assert timeline(rt, "follow_up.asked") == [{"asked": 1, "not_asked": 0}]
 
@@ -145,7 +109,7 @@ def test_the_delay_follows_the_setting(sms, queue, clock, make_app):
     helper = make_volunteer(rt, north_m=200)
     open_incident(client, room, rt)
     say(client, helper, "YES")
-    end(client, room, rt)
+    end_incident(client, room, rt)
 
     wait(rt, queue, clock, timedelta(minutes=30))
 
@@ -160,11 +124,11 @@ def test_everyone_who_went_is_asked_after_a_cancel_too_in_their_own_language(
     open_incident(client, room, rt)
     say(client, swede, "JA")
     say(client, finn, "KYLLÄ")
-    end(client, room, rt, how="cancelled")
+    end_incident(client, room, rt, how="cancelled")
 
     wait(rt, queue, clock, FOLLOW_UP)
 
-    assert follow_ups_to(sms, swede) == [question(swede, alert_of(rt, swede).code)]
+    assert follow_ups_to(sms, swede) == [question(swede, alert_of(rt, swede, "CAD-1").code)]
     assert sms.to(swede.phone)[-1].startswith("Tack för att du hjälpte till vid larm")
     assert sms.to(finn.phone)[-1].startswith("Kiitos avustasi hälytyksessä")
 
@@ -180,22 +144,23 @@ def test_only_those_who_went_are_asked(sms, queue, clock, make_app):
     say(client, changed_mind, "NO")  # accepted, then declined: their role is gone
     say(client, helper, "YES")
     say(client, surplus, "YES")  # told enough are going: never had a role
-    end(client, room, rt)
+    end_incident(client, room, rt)
 
     wait(rt, queue, clock, FOLLOW_UP)
 
-    assert alert_of(rt, helper).state == "stood_down"  # went, and was stood down at the close
+    # Went, and was stood down at the close.
+    assert alert_of(rt, helper, "CAD-1").state == "stood_down"
     assert len(follow_ups_to(sms, helper)) == 1
     for volunteer in (changed_mind, surplus, silent):
         assert follow_ups_to(sms, volunteer) == []
-        assert alert_of(rt, volunteer).follow_up is None
+        assert alert_of(rt, volunteer, "CAD-1").follow_up is None
     assert timeline(rt, "follow_up.asked") == [{"asked": 1, "not_asked": 0}]
 
 
 def test_nobody_is_asked_after_an_incident_nobody_went_to(client, rt, sms, queue, clock, room):
     silent = make_volunteer(rt, north_m=200)
     open_incident(client, room, rt)
-    end(client, room, rt)
+    end_incident(client, room, rt)
 
     wait(rt, queue, clock, FOLLOW_UP)
 
@@ -211,14 +176,14 @@ def test_a_volunteer_who_opted_out_since_is_not_asked(client, rt, sms, queue, cl
     open_incident(client, room, rt)
     say(client, helper, "YES")
     say(client, other, "YES")
-    end(client, room, rt)
+    end_incident(client, room, rt)
     say(client, helper, "STOP")
 
     wait(rt, queue, clock, FOLLOW_UP)
 
     assert follow_ups_to(sms, helper) == []
-    assert alert_of(rt, helper).follow_up is None
-    assert alert_of(rt, other).follow_up == "asked"
+    assert alert_of(rt, helper, "CAD-1").follow_up is None
+    assert alert_of(rt, other, "CAD-1").follow_up == "asked"
     assert timeline(rt, "follow_up.asked") == [{"asked": 1, "not_asked": 1}]
 
 
@@ -226,7 +191,7 @@ def test_a_repeated_or_early_ring_asks_nobody_again(client, rt, sms, queue, cloc
     helper = make_volunteer(rt, north_m=200)
     open_incident(client, room, rt)
     say(client, helper, "YES")
-    end(client, room, rt)
+    end_incident(client, room, rt)
     incident_id = queue.named("follow_up")[0].args[0]
 
     early = followup.ask(rt, incident_id)
@@ -246,7 +211,7 @@ def test_the_sweeper_asks_when_the_doorbell_was_lost_and_the_late_ring_does_noth
     open_incident(client, room, rt)
     say(client, helper, "YES")
     queue.down = True  # the close's doorbells are lost
-    end(client, room, rt)
+    end_incident(client, room, rt)
     queue.down = False
     clock.advance(seconds=FOLLOW_UP.total_seconds() + 5)
 
@@ -265,7 +230,7 @@ def test_the_sweeper_path_and_the_timed_doorbell_ask_only_once(
     helper = make_volunteer(rt, north_m=200)
     open_incident(client, room, rt)
     say(client, helper, "YES")
-    end(client, room, rt)
+    end_incident(client, room, rt)
     clock.advance(seconds=FOLLOW_UP.total_seconds() + 5)
 
     sweeper.sweep(rt)
@@ -280,7 +245,7 @@ def test_a_follow_up_overdue_by_more_than_the_answer_window_is_not_sent(
     helper = make_volunteer(rt, north_m=200)
     open_incident(client, room, rt)
     say(client, helper, "YES")
-    end(client, room, rt)
+    end_incident(client, room, rt)
     clock.advance(seconds=(FOLLOW_UP + followup.ANSWER_WINDOW).total_seconds() + 60)
 
     sweeper.sweep(rt)
@@ -312,7 +277,7 @@ def test_an_answer_is_recorded_and_thanked_in_the_volunteers_language(
 
     say(client, helper, body)
 
-    alert = alert_of(rt, helper)
+    alert = alert_of(rt, helper, "CAD-1")
     assert (alert.follow_up, alert.follow_up_answered_at) == (state, clock.now())
     template = "follow_up_fine" if state == "fine" else "follow_up_call"
     assert sms.to(helper.phone)[-1] == render(template, language)
@@ -353,7 +318,7 @@ def test_a_volunteer_who_said_fine_can_still_ask_for_a_call(client, rt, sms, que
 
     say(client, helper, "2")
 
-    alert = alert_of(rt, helper)
+    alert = alert_of(rt, helper, "CAD-1")
     assert (alert.follow_up, alert.follow_up_answered_at) == ("call_me", clock.now())
     assert sms.to(helper.phone)[-1] == render("follow_up_call", "en")
     assert len(timeline(rt, "follow_up.call_requested")) == 1
@@ -369,7 +334,7 @@ def test_a_later_1_does_not_withdraw_a_request_for_a_call(client, rt, sms, queue
     say(client, helper, "1")
     say(client, helper, "2")  # a repeated 2 is the same request
 
-    alert = alert_of(rt, helper)
+    alert = alert_of(rt, helper, "CAD-1")
     assert (alert.follow_up, alert.follow_up_answered_at) == ("call_me", answered)
     assert sms.to(helper.phone)[-2:] == [render("follow_up_call", "en")] * 2
     assert len(timeline(rt, "follow_up.call_requested")) == 1
@@ -380,14 +345,14 @@ def test_a_2_after_the_call_was_resolved_asks_for_another(client, rt, sms, queue
     went(client, room, rt, queue, clock, helper)
     say(client, helper, "2")
     with rt.transaction() as session:
-        flag = followup.resolve(session, alert_of(rt, helper).id, clock.now())
+        flag = followup.resolve(session, alert_of(rt, helper, "CAD-1").id, clock.now())
     clock.advance(hours=2)
 
     say(client, helper, "1")
     assert sms.to(helper.phone)[-1] == render("follow_up_fine", "en")
     say(client, helper, "2")
 
-    alert = alert_of(rt, helper)
+    alert = alert_of(rt, helper, "CAD-1")
     assert (alert.follow_up, alert.follow_up_resolved_at) == ("call_me", None)
     with rt.transaction() as session:
         assert [f["id"] for f in followup.open_flags(session)] == [flag["id"]]
@@ -401,7 +366,7 @@ def test_an_answer_after_the_window_is_not_taken(client, rt, sms, queue, clock, 
 
     say(client, helper, "2")
 
-    assert alert_of(rt, helper).follow_up == "asked"
+    assert alert_of(rt, helper, "CAD-1").follow_up == "asked"
     assert sms.to(helper.phone)[-1] == render("no_open_alert", "en")
 
 
@@ -416,10 +381,10 @@ def test_an_open_alert_takes_a_yes_before_the_follow_up(
 
     assert alert_of(rt, helper, "CAD-2").state == "accepted"
     assert sms.to(helper.phone)[-1].startswith("GO NOW")
-    assert alert_of(rt, helper).follow_up == "asked"
+    assert alert_of(rt, helper, "CAD-1").follow_up == "asked"
     say(client, helper, "NO")  # a change of mind about the open alert, not a call request
     assert alert_of(rt, helper, "CAD-2").state == "declined"
-    assert alert_of(rt, helper).follow_up == "asked"
+    assert alert_of(rt, helper, "CAD-1").follow_up == "asked"
 
 
 def test_an_unanswered_question_takes_a_2_once_the_newer_alert_is_answered(
@@ -432,7 +397,7 @@ def test_an_unanswered_question_takes_a_2_once_the_newer_alert_is_answered(
 
     say(client, helper, "2")  # nothing open: a 2 must not be lost
 
-    assert alert_of(rt, helper).follow_up == "call_me"
+    assert alert_of(rt, helper, "CAD-1").follow_up == "call_me"
 
 
 def test_an_answered_question_takes_no_answer_meant_for_a_newer_alert(
@@ -446,7 +411,7 @@ def test_an_answered_question_takes_no_answer_meant_for_a_newer_alert(
 
     say(client, helper, "NO")
 
-    assert alert_of(rt, helper).follow_up == "fine"
+    assert alert_of(rt, helper, "CAD-1").follow_up == "fine"
     assert sms.to(helper.phone)[-1] == render("declined", "en")
 
 
@@ -487,7 +452,7 @@ def test_an_opted_out_volunteer_cannot_answer(client, rt, sms, queue, clock, roo
 
     say(client, helper, "2")
 
-    assert alert_of(rt, helper).follow_up == "asked"
+    assert alert_of(rt, helper, "CAD-1").follow_up == "asked"
     assert len(sms.sent) == sent
 
 
@@ -503,7 +468,7 @@ def test_flags_list_open_resolved_or_all_newest_answer_first(client, rt, queue, 
     say(client, second, "2")
     say(client, fine, "1")
     with rt.transaction() as session:
-        followup.resolve(session, alert_of(rt, first).id, clock.now())
+        followup.resolve(session, alert_of(rt, first, "CAD-1").id, clock.now())
 
     with rt.transaction() as session:
         listed = {state: [f["ref"] for f in followup.flags(session, state)]
@@ -537,14 +502,14 @@ def test_only_a_request_for_a_call_can_be_resolved(client, rt, queue, clock, roo
     say(client, helper, "1")
 
     with rt.transaction() as session, pytest.raises(UnknownFollowUp):
-        followup.resolve(session, alert_of(rt, helper).id, clock.now())
+        followup.resolve(session, alert_of(rt, helper, "CAD-1").id, clock.now())
 
 
 def test_resolving_twice_keeps_the_first_time_and_notes_it_once(client, rt, queue, clock, room):
     helper = make_volunteer(rt, north_m=200)
     went(client, room, rt, queue, clock, helper)
     say(client, helper, "2")
-    flag_id = alert_of(rt, helper).id
+    flag_id = alert_of(rt, helper, "CAD-1").id
     with rt.transaction() as session:
         first = followup.resolve(session, flag_id, clock.now(), by="coordinators")
     clock.advance(minutes=3)

@@ -10,45 +10,23 @@ import pytest
 from dispatcher.errors import SmsSendError
 from tests.builders import (
     create_incident,
-    event,
-    make_control_room,
     make_volunteer,
     offset,
-    post_event,
+    post_about,
     sms_from,
-    twilio_settings,
+    texted,
 )
 
 
 @pytest.fixture(autouse=True)
-def _one_per_wave(settings):
+def _one_per_wave(settings, twilio_hooks):
     """Ask one volunteer per wave, so the order of asking shows."""
-    settings.update(twilio_settings())
     settings["WAVE_SIZE"] = 1
-
-
-@pytest.fixture
-def room(rt):
-    """A control room."""
-    return make_control_room(rt)
-
-
-def post(client, room, rt, type_: str, external_id: str) -> dict:
-    """Post an event about an incident; return the status it answers with."""
-    now = rt.clock.now()
-    response = post_event(client, room, event(type_, {"id": external_id}, now), at=now)
-    assert response.status_code == 202, response.json
-    return response.json
 
 
 def first_wave(status: dict) -> dict:
     """Return the detail of the first search the timeline records."""
     return next(e["detail"] for e in status["timeline"] if e["event"] == "wave")
-
-
-def texted(sms, since: int = 0) -> list[str]:
-    """Return the addresses texted from message `since` on, in order."""
-    return [m.to for m in sms.sent[since:]]
 
 
 def test_of_two_at_the_same_distance_the_one_alerted_more_recently_goes_second(
@@ -59,7 +37,7 @@ def test_of_two_at_the_same_distance_the_one_alerted_more_recently_goes_second(
     b = make_volunteer(rt, at=offset(0, 300))
     create_incident(client, room, rt, "CAD-0", at=offset(298))  # A is asked for this one
     assert texted(sms) == [a.phone]
-    post(client, room, rt, "incident.closed", "CAD-0")
+    post_about(client, room, rt, "incident.closed", "CAD-0")
     rt.clock.advance(hours=1)
     since = len(sms.sent)
 
@@ -75,7 +53,7 @@ def test_fairness_does_not_put_a_clearly_farther_volunteer_first(client, rt, sms
     near = make_volunteer(rt, north_m=100)
     far = make_volunteer(rt, north_m=600)
     create_incident(client, room, rt, "CAD-0", at=offset(100))
-    post(client, room, rt, "incident.closed", "CAD-0")
+    post_about(client, room, rt, "incident.closed", "CAD-0")
     rt.clock.advance(hours=1)
     since = len(sms.sent)
 
@@ -90,7 +68,7 @@ def went_to_an_incident(client, room, rt, volunteer, *, lasting_hours: float) ->
     create_incident(client, room, rt, "CAD-0")
     assert sms_from(client, volunteer, "YES").status_code == 200
     rt.clock.advance(hours=lasting_hours)
-    post(client, room, rt, "incident.closed", "CAD-0")
+    post_about(client, room, rt, "incident.closed", "CAD-0")
 
 
 @pytest.mark.parametrize(
@@ -123,7 +101,7 @@ def test_a_volunteer_who_said_no_does_not_rest(client, rt, sms, room):
     volunteer = make_volunteer(rt, north_m=300)
     create_incident(client, room, rt, "CAD-0")
     assert sms_from(client, volunteer, "NO").status_code == 200
-    post(client, room, rt, "incident.closed", "CAD-0")
+    post_about(client, room, rt, "incident.closed", "CAD-0")
     rt.clock.advance(minutes=10)
     since = len(sms.sent)
 
@@ -137,7 +115,7 @@ def test_an_alert_that_never_reached_a_volunteer_does_not_tire_them(client, rt, 
     sms.failures[volunteer.phone] = SmsSendError("unreachable", provider_code=30003)
     for n in range(3):
         create_incident(client, room, rt, f"CAD-FAILED-{n}")
-        post(client, room, rt, "incident.closed", f"CAD-FAILED-{n}")
+        post_about(client, room, rt, "incident.closed", f"CAD-FAILED-{n}")
     del sms.failures[volunteer.phone]
 
     create_incident(client, room, rt, "CAD-1")
