@@ -5,7 +5,7 @@ Pure functions on plain data: no Flask, no database session.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from dispatcher.domain.policy import Policy
@@ -66,17 +66,21 @@ def detour_allowance(policy: Policy, direct_m: float) -> float:
 
 def best_aed_run(
     policy: Policy, *, origin: tuple[float, float], patient: tuple[float, float], mode: str,
-    aeds: Iterable[AedOption], ems_left_s: float,
+    aeds: Iterable[AedOption], ems_left_s: float, taken: Collection[int] = frozenset(),
 ) -> Role | None:
     """Return the quickest AED run that keeps within the detour and beats the ambulance.
 
     The run goes from the volunteer to the AED, takes it (policy.aed_pickup_s), and on to
-    the patient. Ties go to the lower AED id, so the choice is the same every time.
+    the patient. An AED another runner is fetching already is not offered: a second runner
+    to the same cabinet would find it empty. Ties go to the lower AED id, so the choice is
+    the same every time.
     """
     direct = haversine_m(*origin, *patient)
     allowance = detour_allowance(policy, direct)
     best: Role | None = None
     for aed in sorted(aeds, key=lambda a: a.id):
+        if aed.id in taken:
+            continue
         via = haversine_m(*origin, aed.lat, aed.lon) + haversine_m(aed.lat, aed.lon, *patient)
         if via - direct > allowance:
             continue
@@ -88,22 +92,32 @@ def best_aed_run(
     return best
 
 
+def wants_aed_runner(policy: Policy, going: Iterable[str]) -> bool:
+    """Tell whether the next volunteer to accept should fetch an AED, if one is on their way.
+
+    Once the CPR target is met, volunteers fetch AEDs until the AED target is met.
+    """
+    going = list(going)
+    return going.count(CPR) >= policy.target_cpr and going.count(AED) < policy.target_aed
+
+
 def assign(
     policy: Policy, *, going: Iterable[str], origin: tuple[float, float],
     patient: tuple[float, float], mode: str, aeds: Iterable[AedOption], ems_left_s: float,
+    taken: Collection[int] = frozenset(), on_scene: bool = False,
 ) -> Role:
-    """Give the next volunteer who accepts a role.
+    """Give the next volunteer who accepts a role, and with it the AED they fetch, if any.
 
     The first does CPR: someone must start compressions as soon as possible. Once the CPR
     target is met, volunteers fetch AEDs until the AED target is met, but only when an open
-    AED lies on an allowed way and the run beats the ambulance; otherwise they do CPR too.
+    AED that nobody else is fetching (`taken`) lies on an allowed way and the run beats the
+    ambulance; otherwise they do CPR too. One already on scene does CPR.
     """
     going = list(going)
     direct = haversine_m(*origin, *patient)
-    if going.count(CPR) >= policy.target_cpr and going.count(AED) < policy.target_aed:
-        run = best_aed_run(
-            policy, origin=origin, patient=patient, mode=mode, aeds=aeds, ems_left_s=ems_left_s
-        )
+    if not on_scene and wants_aed_runner(policy, going):
+        run = best_aed_run(policy, origin=origin, patient=patient, mode=mode, aeds=aeds,
+                           ems_left_s=ems_left_s, taken=taken)
         if run is not None:
             return run
     return Role(CPR, None, direct, eta_s(direct, mode))

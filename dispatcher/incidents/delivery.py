@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import func, select
 
+from dispatcher.alerts import lifecycle
 from dispatcher.incidents import records, waves
 from dispatcher.messaging import outbound
 from dispatcher.runtime import Runtime
@@ -50,9 +51,7 @@ def receive_status(rt: Runtime, sid: str, status: str, error_code: int | None) -
         message.status, message.updated_at = status, rt.clock.now()
         message.error_code = error_code or message.error_code
         if status == "delivered" and message.purpose == "alert" and message.alert_id:
-            alert = session.get(Alert, message.alert_id)
-            if alert.state in ("pending", "sent"):
-                alert.state, alert.updated_at = "delivered", rt.clock.now()
+            lifecycle.mark_delivered(session.get(Alert, message.alert_id), rt.clock.now())
         message_id = message.id
     if status in FAILED:
         # 30003 (unreachable) and other delivery failures are worth one more try.
@@ -91,18 +90,16 @@ def _after_failure(rt: Runtime, message_id: int, code: int | None, permanent: bo
         alert = session.get(Alert, message.alert_id)
         # Decide on the alert as of the incident's lock: a wave's end or a reply may have
         # changed it since it was read.
-        incident = records.lock_incident(session, alert.incident_id)
-        session.refresh(alert)
+        incident = lifecycle.lock(session, alert)
         tries = session.scalar(
             select(func.count()).where(Message.alert_id == alert.id, Message.purpose == "alert")
         )
-        if not permanent and tries < 2 and alert.state in ("pending", "sent", "delivered"):
+        if not permanent and tries < 2 and alert.state in lifecycle.WAITING:
             retry = outbound.queue_message(rt, session, responder, message.body,
                                            purpose="alert", alert=alert)
             if retry is not None:
                 return [retry.id]
-        if alert.state not in ("pending", "sent", "delivered"):
+        if not lifecycle.fail(alert, now, code):
             return []  # answered, expired or stood down meanwhile: nobody to replace
-        alert.state, alert.updated_at = "failed", now
         records.note(session, incident, "alert.failed", now, ref=responder.ref, code=code)
         return waves.replace_volunteers(rt, session, incident, 1, "not reachable")

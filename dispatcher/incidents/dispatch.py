@@ -6,13 +6,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from dispatcher.alerts import lifecycle
 from dispatcher.areas.directory import Placement
 from dispatcher.domain import briefing, roles
 from dispatcher.domain import policy as rules
 from dispatcher.domain.templates import render
 from dispatcher.errors import IncidentConflict, UnknownIncident
-from dispatcher.incidents import escalation, waves
-from dispatcher.incidents.records import OPEN_ALERT_STATES, find_incident, note
+from dispatcher.incidents import escalation
+from dispatcher.incidents.records import NOT_DISPATCHED, find_incident, note
 from dispatcher.incidents.schema import Created, Ended, Updated
 from dispatcher.messaging import outbound
 from dispatcher.queue import ring
@@ -60,7 +61,7 @@ def open_incident(
     note(session, incident, "incident.created", now, kind=data.kind, area=incident.area)
     reason = _not_for_volunteers(rt, place, incident, now)
     if reason:
-        incident.dispatch_status, incident.reason = "not_dispatched", reason
+        incident.dispatch_status, incident.reason = NOT_DISPATCHED, reason
         note(session, incident, "not_dispatched", now, reason=reason)
         return incident
     escalation.start(rt, session, incident, place.policy)
@@ -112,12 +113,12 @@ def end_incident(
         # Those who went are asked later whether they are OK.
         incident.follow_up_at = now + timedelta(minutes=float(rt.settings["FOLLOW_UP_AFTER_MIN"]))
         ring(session, "follow_up", incident.id, at=incident.follow_up_at)
-    active = [a for a in incident.alerts if a.state in OPEN_ALERT_STATES]
+    active = [a for a in incident.alerts if a.state in lifecycle.ENGAGED]
     unsent = outbound.unsent_alert_ids(session, [a.id for a in active])
     outbound.cancel_queued(session, unsent)
     template = "stand_down_cancelled" if state == "cancelled" else "stand_down_closed"
     for alert in active:
-        alert.state, alert.updated_at = "stood_down", now
+        lifecycle.stand_down(alert, now, f"the incident was {state}")
         if alert.id in unsent:
             continue  # they never heard of it: no stand-down to send
         body = render(template, alert.responder.language, code=alert.code)
@@ -154,7 +155,7 @@ def _search_again(rt: Runtime, session: Session, incident: Incident, now: dateti
     search.
     """
     place = rt.place(session, incident.lat, incident.lon)
-    judged_again = (incident.dispatch_status == "not_dispatched" or place.exclusion_zone
+    judged_again = (incident.dispatch_status == NOT_DISPATCHED or place.exclusion_zone
                     or place.policy.area != incident.area)
     incident.area = place.policy.area
     reason = _not_for_volunteers(rt, place, incident, now) if judged_again else None
@@ -162,9 +163,9 @@ def _search_again(rt: Runtime, session: Session, incident: Incident, now: dateti
         incident.next_wave_at = None
         note(session, incident, "search.stopped", now, reason=reason)
         if incident.wave == 0:
-            incident.dispatch_status, incident.reason = "not_dispatched", reason
+            incident.dispatch_status, incident.reason = NOT_DISPATCHED, reason
         return
-    going = waves.going_roles(session, incident.id)
+    going = lifecycle.going_roles(session, incident.id)
     if roles.targets_met(place.policy, going):
         return
     radius = max(incident.radius_m or 0, place.policy.radius_start_m)
@@ -175,7 +176,7 @@ def _search_again(rt: Runtime, session: Session, incident: Incident, now: dateti
 def _tell_the_going(rt: Runtime, session: Session, incident: Incident) -> None:
     """Send the corrected address and notes to every volunteer who is going."""
     for alert in incident.alerts:
-        if alert.state != "accepted":
+        if alert.state != lifecycle.ACCEPTED:
             continue
         body = briefing.update(language=alert.responder.language, incident=incident, alert=alert,
                                map_template=rt.settings["MAP_LINK_TEMPLATE"])

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dispatcher.alerts import lifecycle
 from dispatcher.control_rooms import events
 from dispatcher.domain import policy as rules
 from dispatcher.domain import roles
@@ -22,8 +23,6 @@ from dispatcher.runtime import Runtime
 from dispatcher.store.models import Alert, Incident
 
 log = logging.getLogger(__name__)
-
-WAITING = ("pending", "sent", "delivered")
 
 
 def start(rt: Runtime, session: Session, incident: Incident, policy: rules.Policy) -> None:
@@ -59,11 +58,7 @@ def advance(
             break
         why = f"nobody new within {radius_m} m"
         radius_m = wider
-    waiting = session.scalar(
-        select(func.count()).select_from(Alert)
-        .where(Alert.incident_id == incident.id, Alert.state.in_(WAITING))
-    )
-    if waiting:
+    if lifecycle.waiting(session, incident.id):
         return  # the running wave may still bring someone; its timer decides
     _exhausted(rt, session, incident, policy, now)
 
@@ -82,14 +77,10 @@ def wave_due(rt: Runtime, incident_id: int, wave: int) -> bool:
             return False
         incident.next_wave_at = None
         policy = rt.policy_for(session, incident)
-        silent = session.scalars(
-            select(Alert).where(Alert.incident_id == incident.id, Alert.state.in_(WAITING))
-        ).all()
-        for alert in silent:
-            alert.state, alert.updated_at = "expired", now
-        if silent:
-            records.note(session, incident, "alerts.expired", now, wave=wave, count=len(silent))
-        going = waves.going_roles(session, incident.id)
+        expired = lifecycle.expire(lifecycle.waiting(session, incident.id), now)
+        if expired:
+            records.note(session, incident, "alerts.expired", now, wave=wave, count=expired)
+        going = lifecycle.going_roles(session, incident.id)
         if roles.targets_met(policy, going):
             reached_targets(rt, session, incident, len(going))
             return True
@@ -110,7 +101,7 @@ def reached_targets(rt: Runtime, session: Session, incident: Incident, going: in
     """
     now = rt.clock.now()
     incident.next_wave_at = None
-    incident.dispatch_status, incident.reason = "targets_met", None
+    incident.dispatch_status, incident.reason = records.TARGETS_MET, None
     if incident.targets_met_at is not None:
         return
     incident.targets_met_at = now
@@ -129,9 +120,9 @@ def _exhausted(
     else:
         reason = f"no more eligible volunteers within {policy.radius_max_m} m"
     records.note(session, incident, "search.exhausted", now, reason=reason, alerted=alerted)
-    if waves.going_roles(session, incident.id):
+    if lifecycle.going_roles(session, incident.id):
         return
-    incident.dispatch_status, incident.reason = "no_responders", reason
+    incident.dispatch_status, incident.reason = records.NO_RESPONDERS, reason
     if incident.no_responders_at is None:
         incident.no_responders_at = now
         events.emit(rt, session, incident, "incident.no_responders", reason=reason,

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from dispatcher.alerts import lifecycle
 from dispatcher.domain.templates import render
 from dispatcher.errors import InvalidPayload, UnknownFollowUp
 from dispatcher.incidents import records
@@ -114,8 +115,7 @@ def answer(
     """Record a volunteer's answer ("fine" or "call_me") and reply; return the messages to send."""
     if choice not in ANSWERS.values():
         raise ValueError(f"unknown follow-up answer {choice!r}")
-    incident = records.lock_incident(session, alert.incident_id)
-    session.refresh(alert)  # its state as of the lock, not as first read
+    incident = lifecycle.lock(session, alert)  # its answer as of the lock, not as first read
     flagged = alert.follow_up == "call_me" and alert.follow_up_resolved_at is None
     if choice == "call_me" and not flagged:
         alert.follow_up, alert.follow_up_answered_at = "call_me", now
@@ -164,8 +164,7 @@ def resolve(session: Session, flag_id: int | str, now: datetime, *, by: str | No
     Raises UnknownFollowUp when no request for a call has that id.
     """
     alert = _flag(session, flag_id)
-    incident = records.lock_incident(session, alert.incident_id)
-    session.refresh(alert)  # an answer may have come in meanwhile
+    incident = lifecycle.lock(session, alert)  # an answer may have come in meanwhile
     if alert.follow_up_resolved_at is None:
         alert.follow_up_resolved_at, alert.updated_at = now, now
         records.note(session, incident, "follow_up.resolved", now, ref=alert.responder.ref,

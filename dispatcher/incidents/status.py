@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatcher.alerts import lifecycle
 from dispatcher.control_rooms import events as events_out
 from dispatcher.errors import UnknownIncident
-from dispatcher.incidents.records import OPEN_ALERT_STATES, find_incident
+from dispatcher.incidents.records import find_incident
 from dispatcher.store.models import Aed, Alert, Client, Incident, TimelineEvent
 
 
@@ -28,10 +29,10 @@ def describe(session: Session, incident: Incident) -> dict:
     ).all()
     counts = {
         "alerted": len(alerts),
-        "pending": sum(a.state in ("pending", "sent", "delivered") for a in alerts),
-        "accepted": sum(a.role is not None or a.state == "accepted" for a in alerts),
-        "declined": sum(a.state == "declined" for a in alerts),
-        "failed": sum(a.state == "failed" for a in alerts),
+        "pending": sum(a.state in lifecycle.WAITING for a in alerts),
+        "accepted": sum(a.role is not None or a.state == lifecycle.ACCEPTED for a in alerts),
+        "declined": sum(a.state == lifecycle.DECLINED for a in alerts),
+        "failed": sum(a.state == lifecycle.FAILED for a in alerts),
     }
     accepted = []
     for a in alerts:
@@ -44,7 +45,7 @@ def describe(session: Session, incident: Incident) -> dict:
             "eta_s": round(a.eta_s),
             "accepted_at": _iso(a.responded_at),
             "arrived_at": _iso(a.arrived_at),
-            "active": a.state in OPEN_ALERT_STATES,
+            "active": a.state in lifecycle.ENGAGED,
             "follow_up": a.follow_up,
         }
         if a.role == "aed" and a.aed_id:

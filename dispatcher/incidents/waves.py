@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from dispatcher.alerts import lifecycle
 from dispatcher.domain import policy as rules
 from dispatcher.domain import roles
 from dispatcher.domain.templates import render_alert
-from dispatcher.incidents.records import OPEN_ALERT_STATES, note
+from dispatcher.incidents.records import ALERTING, note
 from dispatcher.messaging import outbound
 from dispatcher.queue import ring
 from dispatcher.responders import spatial
@@ -94,7 +95,7 @@ def alert_wave(
         passed_over=skipped,
     )
     if chosen:
-        incident.dispatch_status, incident.reason = "alerting", None
+        incident.dispatch_status, incident.reason = ALERTING, None
     return [m for m in message_ids if m is not None]
 
 
@@ -115,7 +116,7 @@ def volunteers_for(
             .join(Incident, Incident.id == Alert.incident_id)
             .where(
                 Alert.responder_id.in_(ids),
-                Alert.state.in_(OPEN_ALERT_STATES),
+                Alert.state.in_(lifecycle.ENGAGED),
                 Incident.state == "open",
             )
         )
@@ -129,7 +130,7 @@ def volunteers_for(
                 func.sum(case((Alert.created_at >= day_ago, 1), else_=0)),
                 func.max(Alert.created_at),
             )
-            .where(Alert.responder_id.in_(ids), Alert.state != "failed")
+            .where(Alert.responder_id.in_(ids), Alert.state != lifecycle.FAILED)
             .group_by(Alert.responder_id)
         ).all()
     }
@@ -182,11 +183,12 @@ def _alert(
 ) -> int | None:
     """Write one alert and its message; return the message id."""
     responder = session.get(Responder, c.responder_id)
-    alert = Alert(
+    alert = lifecycle.create(
+        session,
+        now,
         incident_id=incident.id,
         responder_id=responder.id,
         wave=wave,
-        state="pending",
         code=f"{1000 + secrets.randbelow(9000)}",
         distance_m=round(c.distance_m, 1),
         eta_s=round(c.eta_s, 1),
@@ -194,11 +196,7 @@ def _alert(
         origin_lat=c.position.lat,
         origin_lon=c.position.lon,
         expires_at=now + policy.wave_timeout,
-        created_at=now,
-        updated_at=now,
     )
-    session.add(alert)
-    session.flush()
     compass = compass_point(bearing_deg(c.position.lat, c.position.lon, incident.lat, incident.lon))
     body = render_alert(
         responder.language, distance_m=c.distance_m, compass=compass, area=incident.area,
@@ -206,17 +204,6 @@ def _alert(
     )
     message = outbound.queue_message(rt, session, responder, body, purpose="alert", alert=alert)
     return message.id if message else None
-
-
-def going_roles(session: Session, incident_id: int) -> list[str]:
-    """Return the roles of the volunteers who accepted and are going."""
-    return list(
-        session.scalars(
-            select(Alert.role).where(
-                Alert.incident_id == incident_id, Alert.state == "accepted", Alert.role.is_not(None)
-            )
-        )
-    )
 
 
 def replace_volunteers(
@@ -231,7 +218,7 @@ def replace_volunteers(
     if count <= 0 or incident.state != "open" or incident.radius_m is None:
         return []
     policy = rt.policy_for(session, incident)
-    if roles.targets_met(policy, going_roles(session, incident.id)):
+    if roles.targets_met(policy, lifecycle.going_roles(session, incident.id)):
         return []
     wave = max(incident.wave, 1)
     asked = alert_wave(
@@ -241,6 +228,6 @@ def replace_volunteers(
     if incident.next_wave_at is None:
         incident.wave = wave
         incident.next_wave_at = rt.clock.now() + policy.wave_timeout
-        incident.dispatch_status, incident.reason = "alerting", None
+        incident.dispatch_status, incident.reason = ALERTING, None
         ring(session, "wave", incident.id, wave, at=incident.next_wave_at)
     return asked

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from dispatcher.alerts import lifecycle
 from dispatcher.errors import SmsSendError
 from dispatcher.queue import ring
 from dispatcher.runtime import Runtime
@@ -137,7 +138,7 @@ def _send_one(rt: Runtime, message: Message, callback: str) -> tuple[int, SmsSen
         status = "delivered" if result.status == "delivered" else "sent"
         row.sid, row.status, row.updated_at = result.sid, status, rt.clock.now()
         if row.alert_id and row.purpose == "alert":
-            _advance_alert(session, row.alert_id, "sent", rt)
+            lifecycle.mark_sent(session, row.alert_id, rt.clock.now())
     return None
 
 
@@ -147,15 +148,6 @@ def _record_failure(rt: Runtime, message_id: int, exc: SmsSendError) -> None:
     with rt.transaction() as session:
         row = session.get(Message, message_id)
         row.status, row.error_code, row.updated_at = "failed", exc.provider_code, rt.clock.now()
-
-
-def _advance_alert(session: Session, alert_id: int, state: str, rt: Runtime) -> None:
-    """Move a pending alert to sent or failed; later states are never overwritten."""
-    session.execute(
-        update(Alert)
-        .where(Alert.id == alert_id, Alert.state == "pending")
-        .values(state=state, updated_at=rt.clock.now())
-    )
 
 
 def cancel_queued(session: Session, alert_ids: Iterable[int]) -> int:
