@@ -234,3 +234,68 @@ def test_no_module_is_over_three_hundred_lines():
     too_long = {module: lines for module, lines in lengths.items() if lines > MAX_LINES}
 
     assert too_long == {}, f"split these modules (STYLE.md: about {MAX_LINES} lines): {too_long}"
+
+
+ALERT_HOME = ROOT / "dispatcher" / "alerts" / "lifecycle.py"
+# Objects whose `state` is not an alert's: everything else counts as an alert.
+OTHER_STATES = {"incident", "event", "outgoing", "receipt", "message", "responder"}
+
+
+def alert_state_assignments(tree: ast.AST) -> list[str]:
+    """Return the places in a syntax tree that set an alert's state, in every form we know."""
+    found = []
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                targets += target.elts if isinstance(target, ast.Tuple) else [target]
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        for target in targets:
+            if (isinstance(target, ast.Attribute) and target.attr == "state"
+                    and ast.unparse(target.value).lower() not in OTHER_STATES):
+                found.append(f"{node.lineno}: {ast.unparse(node)}")
+        if isinstance(node, ast.Call):
+            text = ast.unparse(node)
+            callee = ast.unparse(node.func)
+            keywords = {k.arg for k in node.keywords}
+            if callee == "Alert" and "state" in keywords:
+                found.append(f"{node.lineno}: {text}")
+            elif callee.endswith(".values") and "state" in keywords and "update(Alert)" in text:
+                found.append(f"{node.lineno}: {text}")
+            elif (callee == "setattr" and len(node.args) > 1
+                  and ast.unparse(node.args[1]) == "'state'"
+                  and ast.unparse(node.args[0]).lower() not in OTHER_STATES):
+                found.append(f"{node.lineno}: {text}")
+    return found
+
+
+@pytest.mark.parametrize("path", [p for p in modules("dispatcher") if p != ALERT_HOME], ids=name)
+def test_no_module_but_the_alert_lifecycle_sets_an_alert_state(path):
+    assert alert_state_assignments(parse(path)) == []
+
+
+def test_the_alert_lifecycle_is_where_alert_states_are_set():
+    assert len(alert_state_assignments(parse(ALERT_HOME))) >= 3
+
+
+@pytest.mark.parametrize("code", [
+    "alert.state = 'expired'",
+    "alert.state, alert.updated_at = 'failed', now",
+    "for a in alerts:\n    a.state = 'declined'",
+    "session.add(Alert(incident_id=1, state='pending'))",
+    "session.execute(update(Alert).where(Alert.id == 1).values(state='sent'))",
+    "setattr(alert, 'state', 'accepted')",
+])
+def test_the_alert_state_check_catches_each_form(code):
+    assert len(alert_state_assignments(ast.parse(code))) == 1
+
+
+@pytest.mark.parametrize("code", [
+    "incident.state = 'closed'",
+    "event.state, event.delivered_at = 'delivered', now",
+    "session.execute(update(OutgoingEvent).values(state='abandoned'))",
+    "if alert.state == 'accepted':\n    pass",
+])
+def test_the_alert_state_check_leaves_other_states_alone(code):
+    assert alert_state_assignments(ast.parse(code)) == []
