@@ -77,8 +77,11 @@ def _mark_unreachable(responder: Responder, code: int | None, now) -> None:
     responder.updated_at = now
 
 
-def _after_failure(rt: Runtime, message_id: int, code: int | None, permanent: bool) -> list[int]:
-    """Honour an opt-out, retry a transient failure once, else replace the volunteer."""
+def _after_failure(rt: Runtime, message_id: int, code: int | None, permanent: bool) -> int:
+    """Honour an opt-out, retry a transient failure once, else replace the volunteer.
+
+    Returns how many volunteers were asked in their place.
+    """
     now = rt.clock.now()
     with rt.transaction() as session:
         message = session.get(Message, message_id)
@@ -86,7 +89,7 @@ def _after_failure(rt: Runtime, message_id: int, code: int | None, permanent: bo
         if responder is not None and code in PERMANENT_ERRORS and responder.status == "active":
             _mark_unreachable(responder, code, now)
         if message.purpose != "alert" or message.alert_id is None:
-            return []
+            return 0
         alert = session.get(Alert, message.alert_id)
         # Decide on the alert as of the incident's lock: a wave's end or a reply may have
         # changed it since it was read.
@@ -98,8 +101,8 @@ def _after_failure(rt: Runtime, message_id: int, code: int | None, permanent: bo
             retry = outbound.queue_message(rt, session, responder, message.body,
                                            purpose="alert", alert=alert)
             if retry is not None:
-                return [retry.id]
+                return 0  # tried once more; its failure decides again
         if not lifecycle.fail(alert, now, code):
-            return []  # answered, expired or stood down meanwhile: nobody to replace
+            return 0  # answered, expired or stood down meanwhile: nobody to replace
         records.note(session, incident, "alert.failed", now, ref=responder.ref, code=code)
         return waves.replace_volunteers(rt, session, incident, 1, "not reachable")

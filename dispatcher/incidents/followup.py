@@ -111,8 +111,8 @@ def question_for(
 def answer(
     rt: Runtime, session: Session, responder: Responder, alert: Alert, choice: str,
     now: datetime,
-) -> list[int]:
-    """Record a volunteer's answer ("fine" or "call_me") and reply; return the messages to send."""
+) -> None:
+    """Record a volunteer's answer ("fine" or "call_me") and reply."""
     if choice not in ANSWERS.values():
         raise ValueError(f"unknown follow-up answer {choice!r}")
     incident = lifecycle.lock(session, alert)  # its answer as of the lock, not as first read
@@ -127,8 +127,7 @@ def answer(
         alert.follow_up, alert.follow_up_answered_at, alert.updated_at = "fine", now, now
     # A standing request for a call stays: the reply says the call is coming.
     body = render("follow_up_call" if flagged else "follow_up_fine", responder.language)
-    message = outbound.queue_message(rt, session, responder, body, purpose="reply", alert=alert)
-    return [message.id] if message else []
+    outbound.queue_message(rt, session, responder, body, purpose="reply", alert=alert)
 
 
 def flags(session: Session, state: str = "open", limit: int | str = DEFAULT_LIMIT) -> list[dict]:

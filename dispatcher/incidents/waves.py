@@ -35,8 +35,8 @@ def alert_wave(
     radius_m: int,
     size: int | None = None,
     why: str = "wave",
-) -> list[int]:
-    """Alert the best eligible volunteers within the radius; return the queued message ids.
+) -> int:
+    """Alert the best eligible volunteers within the radius; return how many were alerted.
 
     `size` limits how many (a replacement asks one); `why` says in the timeline why they
     were asked.
@@ -79,9 +79,8 @@ def alert_wave(
         if len(chosen) >= policy.wave_size or len(already) + len(chosen) >= policy.max_alerted:
             break
     incident.radius_m = radius_m
-    message_ids = [
-        _alert(rt, session, incident, c, wave, now, policy) for c in chosen
-    ]
+    for candidate in chosen:
+        _alert(rt, session, incident, candidate, wave, now, policy)
     note(
         session,
         incident,
@@ -96,7 +95,7 @@ def alert_wave(
     )
     if chosen:
         incident.dispatch_status, incident.reason = ALERTING, None
-    return [m for m in message_ids if m is not None]
+    return len(chosen)
 
 
 def volunteers_for(
@@ -180,8 +179,8 @@ def _alert(
     wave: int,
     now: datetime,
     policy: rules.Policy,
-) -> int | None:
-    """Write one alert and its message; return the message id."""
+) -> None:
+    """Write one alert and its message."""
     responder = session.get(Responder, c.responder_id)
     alert = lifecycle.create(
         session,
@@ -202,24 +201,25 @@ def _alert(
         responder.language, distance_m=c.distance_m, compass=compass, area=incident.area,
         code=alert.code,
     )
-    message = outbound.queue_message(rt, session, responder, body, purpose="alert", alert=alert)
-    return message.id if message else None
+    outbound.queue_message(rt, session, responder, body, purpose="alert", alert=alert)
 
 
 def replace_volunteers(
     rt: Runtime, session: Session, incident: Incident, count: int, why: str
-) -> list[int]:
+) -> int:
     """Ask the next eligible volunteers in place of those who said no or could not be reached.
+
+    Returns how many were asked.
 
     They are looked for within the current radius; widening it is the wave timer's call.
     When no wave is running (the targets were met, or the search had ended) and someone
     drops out, the wave timer starts again, so the search goes on if the gap stays open.
     """
     if count <= 0 or incident.state != "open" or incident.radius_m is None:
-        return []
+        return 0
     policy = rt.policy_for(session, incident)
     if roles.targets_met(policy, lifecycle.going_roles(session, incident.id)):
-        return []
+        return 0
     wave = max(incident.wave, 1)
     asked = alert_wave(
         rt, session, incident, policy, wave=wave, radius_m=incident.radius_m,
