@@ -257,3 +257,30 @@ def last_text(sms, responder) -> str:
     texts = sms.to(responder.phone)
     assert texts, f"nothing was sent to {responder.phone}"
     return texts[-1]
+
+
+def wave_details(status: dict) -> list[dict]:
+    """Return the detail of each wave entry in an incident status's timeline, oldest first."""
+    return [e["detail"] for e in status["timeline"] if e["event"] == "wave"]
+
+
+def radii(status: dict) -> list[int]:
+    """Return the radius of each wave in an incident status's timeline."""
+    return [wave["radius_m"] for wave in wave_details(status)]
+
+
+def after_incident(http, rt: Runtime, queue, clock, control_room, answers: dict,
+                   external_id: str = "CAD-1") -> None:
+    """Run an incident the volunteers went to, ask them after it, and let them answer.
+
+    `answers` maps each volunteer to their answer to the follow-up question.
+    """
+    open_incident(http, control_room, rt, external_id)
+    for volunteer in answers:
+        sms_arrives(rt, volunteer, "YES")
+    end_incident(http, control_room, rt, external_id)
+    clock.advance(minutes=90)
+    queue.run_due(clock.now())
+    for volunteer, answer in answers.items():
+        clock.advance(minutes=1)
+        sms_arrives(rt, volunteer, answer)

@@ -13,24 +13,16 @@ from dispatcher.store.models import Alert, Responder
 from tests.builders import (
     create_incident,
     event,
+    last_text,
     make_aed,
     make_control_room,
     make_volunteer,
     offset,
     post_event,
     sms_from,
-    twilio_settings,
 )
 
-
-@pytest.fixture(autouse=True)
-def _twilio(settings):
-    settings.update(twilio_settings())
-
-
-def last_text(sms, responder) -> str:
-    """The newest SMS the volunteer received."""
-    return sms.to(responder.phone)[-1]
+pytestmark = pytest.mark.usefixtures("twilio_hooks")
 
 
 def test_an_incident_from_alert_to_stand_down(client, rt, sms):

@@ -9,13 +9,20 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from dispatcher.areas.directory import Placement, replace_areas
 from dispatcher.areas.files import read_areas
 from dispatcher.store.models import ServiceArea
-from tests.builders import CENTRE, create_incident, make_control_room, make_volunteer, offset
+from tests.builders import (
+    CENTRE,
+    create_incident,
+    make_control_room,
+    make_volunteer,
+    offset,
+    radii,
+    status_of,
+)
 
 EAST = offset(0, 5000)  # a point 5 km east of the centre
 
@@ -51,19 +58,6 @@ def place(rt, at=CENTRE) -> Placement:
     """Return the placement at a point."""
     with rt.transaction() as session:
         return rt.place(session, *at)
-
-
-def status_of(client, room, external_id: str = "CAD-1") -> dict:
-    """Read an incident's status as its control room does."""
-    response = client.get(f"/api/v1/incidents/{external_id}",
-                          headers={"Authorization": f"Bearer {room.token}"})
-    assert response.status_code == 200, response.json
-    return response.json
-
-
-def radii(status: dict) -> list[int]:
-    """Return the radius of each wave entry in an incident's timeline."""
-    return [e["detail"]["radius_m"] for e in status["timeline"] if e["event"] == "wave"]
 
 
 # --- the directory ------------------------------------------------------------------------
@@ -180,12 +174,6 @@ def test_a_stored_area_the_loader_would_refuse_is_left_out_and_logged(rt, caplog
 
 
 # --- through the API ----------------------------------------------------------------------
-
-
-@pytest.fixture
-def room(rt):
-    """A control room with a client and a bearer token."""
-    return make_control_room(rt)
 
 
 def test_an_incident_in_an_area_searches_its_radius_and_names_the_area(client, rt, sms, room):

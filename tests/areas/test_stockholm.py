@@ -16,7 +16,13 @@ from shapely.geometry import shape
 
 from dispatcher.areas.files import read_areas
 from geo import AreaIndex
-from tests.builders import create_incident, make_control_room, make_volunteer, offset
+from tests.builders import (
+    create_incident,
+    make_volunteer,
+    offset,
+    radii,
+    status_of,
+)
 
 INNER = {"name": "NORRMALM", "radius_start_m": 800, "radius_max_m": 1500}
 SUBURB = {"name": "RINKEBY", "radius_start_m": 2000, "radius_max_m": 4000,
@@ -47,25 +53,6 @@ def loaded(app, rt, districts, tmp_path):
     result = app.test_cli_runner().invoke(args=["areas", "load", str(path)])
     assert result.exit_code == 0, result.output
     return {"NORRMALM": inside(districts["NORRMALM"]), "RINKEBY": inside(districts["RINKEBY"])}
-
-
-@pytest.fixture
-def room(rt):
-    """A control room with a client and a bearer token."""
-    return make_control_room(rt)
-
-
-def status_of(client, room, external_id: str) -> dict:
-    """Read an incident's status as its control room does."""
-    response = client.get(f"/api/v1/incidents/{external_id}",
-                          headers={"Authorization": f"Bearer {room.token}"})
-    assert response.status_code == 200, response.json
-    return response.json
-
-
-def radii(status: dict) -> list[int]:
-    """Return the radius of each wave entry in an incident's timeline."""
-    return [e["detail"]["radius_m"] for e in status["timeline"] if e["event"] == "wave"]
 
 
 def test_each_district_searches_from_its_own_radius(client, rt, room, loaded):

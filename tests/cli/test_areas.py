@@ -37,7 +37,10 @@ GOOD = {"type": "FeatureCollection", "features": [NORRMALM, SUBURB, HOSPITAL]}
 
 @pytest.fixture
 def cli(app, tmp_path):
-    """Run `flask areas ...`; a dict, text or bytes given as `file` is written to a file first."""
+    """Run `flask areas ...`; a dict, text or bytes given as `file` is written to a file first.
+
+    It stands in for conftest's `cli`: every command here is an `areas` one, and most read a file.
+    """
     runner = app.test_cli_runner()
 
     def run(*args: str, file: dict | str | bytes | None = None):

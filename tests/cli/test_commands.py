@@ -7,29 +7,12 @@ import re
 import threading
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from werkzeug.serving import make_server
 
 from dispatcher.control_rooms import clients
 from dispatcher.store.models import Aed, Alert, Client, Incident, Message, Responder
-from tests.builders import create_incident, make_control_room, make_volunteer
-
-
-@pytest.fixture
-def cli(app):
-    """Run a flask command against the test app; return the click result."""
-    runner = app.test_cli_runner()
-
-    def run(*args: str):
-        return runner.invoke(args=list(args))
-
-    return run
-
-
-def count(rt, model) -> int:
-    """Count the rows of a table."""
-    with rt.transaction() as session:
-        return session.scalar(select(func.count()).select_from(model))
+from tests.builders import count_rows, create_incident, make_control_room, make_volunteer
 
 
 def printed(output: str, label: str) -> str:
@@ -84,7 +67,7 @@ def test_clients_create_refuses_an_events_url_that_is_not_http(cli, rt, url):
 
     assert result.exit_code != 0
     assert "events URL must be http" in result.output
-    assert count(rt, Client) == 0
+    assert count_rows(rt, Client) == 0
 
 
 def test_an_events_url_can_be_changed_and_removed(cli, rt):
@@ -114,7 +97,7 @@ def test_clients_create_refuses_a_name_that_exists(cli, rt):
     assert second.exit_code != 0
     assert "exists already" in second.output
     assert "whsec_" not in second.output
-    assert count(rt, Client) == 1
+    assert count_rows(rt, Client) == 1
 
 
 # ---------------------------------------------------------------- demo data
@@ -125,7 +108,7 @@ def test_demo_seed_fills_an_empty_database_and_prints_the_demo_credentials(cli, 
 
     assert result.exit_code == 0, result.output
     assert "50 volunteers, 10 AEDs" in result.output
-    assert (count(rt, Responder), count(rt, Aed)) == (50, 10)
+    assert (count_rows(rt, Responder), count_rows(rt, Aed)) == (50, 10)
     assert printed(result.output, "secret").startswith("whsec_")
     token = printed(result.output, "token")
     assert token.startswith("crt_")
@@ -140,7 +123,7 @@ def test_demo_seed_again_writes_nothing_new_and_replaces_the_token(cli, rt, clie
 
     assert second.exit_code == 0, second.output
     assert "volunteers," not in second.output  # no demo data written this time
-    assert (count(rt, Responder), count(rt, Aed), count(rt, Client)) == (50, 10, 1)
+    assert (count_rows(rt, Responder), count_rows(rt, Aed), count_rows(rt, Client)) == (50, 10, 1)
     new_token = printed(second.output, "token")
     assert printed(second.output, "secret") == old_secret
     assert new_token != old_token
@@ -185,7 +168,7 @@ def test_import_volunteers_prints_each_problem_with_its_line(cli, rt, tmp_path):
     assert "line 3: phone: not a valid number (skipped)" in result.output
     assert re.search(r"^line 4: birth_year: .*\(skipped\)$", result.output, re.MULTILINE)
     assert "1 volunteers written, 2 rows skipped, 0 warnings" in result.output
-    assert count(rt, Responder) == 1
+    assert count_rows(rt, Responder) == 1
 
 
 def test_import_volunteers_reads_a_file_saved_with_a_byte_order_mark(cli, rt, tmp_path):
@@ -197,7 +180,7 @@ def test_import_volunteers_reads_a_file_saved_with_a_byte_order_mark(cli, rt, tm
     result = cli("import", "volunteers", str(path))
 
     assert "1 volunteers written, 0 rows skipped" in result.output
-    assert count(rt, Responder) == 1
+    assert count_rows(rt, Responder) == 1
 
 
 def test_import_aeds_takes_geojson_by_its_suffix(cli, rt, tmp_path):
@@ -213,7 +196,7 @@ def test_import_aeds_takes_geojson_by_its_suffix(cli, rt, tmp_path):
     assert result.exit_code == 0, result.output
     assert "line 2: lat: missing position (skipped)" in result.output
     assert "1 AEDs written, 1 rows skipped, 0 warnings" in result.output
-    assert count(rt, Aed) == 1
+    assert count_rows(rt, Aed) == 1
 
 
 def test_import_aeds_reports_the_zurich_files_unreadable_hours_as_kept(cli, rt, shared_data):

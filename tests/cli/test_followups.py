@@ -2,66 +2,36 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 
 import pytest
-from sqlalchemy import select
 
-from dispatcher.conversation import inbound
 from dispatcher.store.models import Alert
-from tests.builders import create_incident, event, make_control_room, make_volunteer, post_event
-
-_sids = itertools.count(1)
+from tests.builders import (
+    after_incident,
+    alert_of,
+    make_volunteer,
+)
 
 
 @pytest.fixture
-def cli(app):
-    """Run a flask command against the test app; return the click result."""
-    runner = app.test_cli_runner()
-    return lambda *args: runner.invoke(args=list(args))
-
-
-def text(rt, volunteer, body: str) -> None:
-    """Let a volunteer's SMS arrive."""
-    assert inbound.receive(rt, sid=f"SMcli{next(_sids):028d}", address=volunteer.phone,
-                                body=body, provider="fake")
-
-
-def after_incident(http, rt, queue, clock, answers: dict) -> None:
-    """Run an incident the volunteers went to, ask them after it, and let them answer."""
-    room = make_control_room(rt, "SOS Alarm")
-    assert create_incident(http, room, rt).status_code == 202
-    for volunteer in answers:
-        text(rt, volunteer, "YES")
-    now = clock.now()
-    assert post_event(http, room, event("incident.closed", {"id": "CAD-1"}, now),
-                      at=now).status_code == 202
-    clock.advance(minutes=90)
-    queue.run_due(clock.now())
-    for volunteer, answer in answers.items():
-        clock.advance(minutes=1)
-        text(rt, volunteer, answer)
-
-
-def flag_id(rt, volunteer) -> int:
-    """Return the id of a volunteer's (only) follow-up."""
-    with rt.transaction() as session:
-        return session.scalars(select(Alert.id).where(Alert.responder_id == volunteer.id)).one()
+def room_options():
+    """The control room the list names."""
+    return {"name": "SOS Alarm"}
 
 
 def test_list_shows_who_is_waiting_for_a_call_with_their_number_in_local_time(
-    cli, rt, client, queue, clock
+    cli, rt, client, queue, clock, room
 ):
     caller = make_volunteer(rt, north_m=200, name="Astrid Lindqvist", phone="+46701234561")
     fine = make_volunteer(rt, north_m=300, name="Bertil Ek", phone="+46701234562")
-    after_incident(client, rt, queue, clock, {caller: "2", fine: "1"})
+    after_incident(client, rt, queue, clock, room, {caller: "2", fine: "1"})
 
     result = cli("follow-ups", "list")
 
     assert result.exit_code == 0, result.output
     [line] = result.output.splitlines()
-    assert re.match(rf"\s*{flag_id(rt, caller)}\s+open\s+2026-11-23 12:31\s+\+46701234561\s+"
+    assert re.match(rf"\s*{alert_of(rt, caller).id}\s+open\s+2026-11-23 12:31\s+\+46701234561\s+"
                     rf"Astrid Lindqvist \({caller.ref}, en\)\s+incident CAD-1 of SOS Alarm$",
                     line), line
     assert "Bertil" not in result.output
@@ -73,10 +43,10 @@ def test_list_says_so_when_nobody_is_waiting(cli):
     assert (result.exit_code, result.output) == (0, "nobody is waiting for a call\n")
 
 
-def test_list_all_includes_the_resolved_ones(cli, rt, client, queue, clock):
+def test_list_all_includes_the_resolved_ones(cli, rt, client, queue, clock, room):
     first, second = make_volunteer(rt, north_m=200), make_volunteer(rt, north_m=300)
-    after_incident(client, rt, queue, clock, {first: "2", second: "2"})
-    assert cli("follow-ups", "resolve", str(flag_id(rt, first))).exit_code == 0
+    after_incident(client, rt, queue, clock, room, {first: "2", second: "2"})
+    assert cli("follow-ups", "resolve", str(alert_of(rt, first).id)).exit_code == 0
 
     open_only = cli("follow-ups", "list")
     everything = cli("follow-ups", "list", "--all")
@@ -87,10 +57,10 @@ def test_list_all_includes_the_resolved_ones(cli, rt, client, queue, clock):
     assert second.ref in everything.output.splitlines()[0]
 
 
-def test_resolve_marks_the_flag_once_and_says_so_when_repeated(cli, rt, client, queue, clock):
+def test_resolve_marks_the_flag_once_and_says_so_when_repeated(cli, rt, client, queue, clock, room):
     caller = make_volunteer(rt, north_m=200)
-    after_incident(client, rt, queue, clock, {caller: "2"})
-    flag = flag_id(rt, caller)
+    after_incident(client, rt, queue, clock, room, {caller: "2"})
+    flag = alert_of(rt, caller).id
 
     first = cli("follow-ups", "resolve", str(flag))
     resolved_at = clock.now()

@@ -9,26 +9,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from dispatcher.store.models import Alert, Message
-from tests.builders import create_incident, make_control_room, make_volunteer
+from dispatcher.store.models import Message
+from tests.builders import alert_of, create_incident, make_control_room, make_volunteer, runner_for
 
 ADDRESS = "Drottninggatan 53, 3 tr"  # the address builders.incident_data gives
 TWILIO = {
     "SMS_BACKEND": "twilio", "TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "x",
     "TWILIO_FROM": "+46700000000",
 }
-
-
-def runner_for(app):
-    """Return a function that runs a flask command against an app and returns the result."""
-    runner = app.test_cli_runner()
-    return lambda *args: runner.invoke(args=list(args))
-
-
-@pytest.fixture
-def cli(app):
-    """Run a flask command against the test app."""
-    return runner_for(app)
 
 
 @pytest.fixture
@@ -38,12 +26,6 @@ def anna(client, rt):
     response = create_incident(client, make_control_room(rt), rt)
     assert response.status_code == 202, response.json
     return volunteer
-
-
-def alert_of(rt, responder) -> Alert:
-    """Return the volunteer's only alert."""
-    with rt.transaction() as session:
-        return session.scalars(select(Alert).where(Alert.responder_id == responder.id)).one()
 
 
 def inbound_count(rt) -> int:

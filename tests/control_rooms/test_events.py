@@ -22,14 +22,16 @@ from dispatcher.hooks.fake import RecordingPoster
 from dispatcher.jobs import sweeper
 from dispatcher.store.models import Client, Incident, OutgoingEvent
 from tests.builders import (
-    create_incident,
     make_aed,
     make_control_room,
     make_volunteer,
     offset,
-    sms_from,
-    twilio_settings,
+    open_incident,
+    say,
+    status_of,
 )
+
+pytestmark = pytest.mark.usefixtures("twilio_hooks")
 
 EVENTS_URL = "https://cad.example.org/dispatcher/events"
 FAR = (59.5326, 18.0649)  # about 22 km north of the centre: another incident's own volunteers
@@ -64,12 +66,6 @@ def poster():
     return GatedPoster()
 
 
-@pytest.fixture(autouse=True)
-def _twilio(settings):
-    """Accept the Twilio webhooks the builders sign; reach AED targets only when a test says."""
-    settings.update(twilio_settings())
-
-
 @pytest.fixture
 def cpr_is_enough(settings):
     """Targets met with one volunteer doing CPR."""
@@ -89,29 +85,9 @@ def one_hour_to_deliver(settings):
 
 
 @pytest.fixture
-def room(rt):
-    """A control room that gave a URL for events."""
-    return make_control_room(rt, events_url=EVENTS_URL)
-
-
-def open_incident(client, room, rt, external_id="CAD-1", at=None, **data) -> None:
-    """Post an incident.created."""
-    response = create_incident(client, room, rt, external_id, **({"at": at} if at else {}),
-                               **data)
-    assert response.status_code == 202, response.json
-
-
-def say(client, volunteer, body: str) -> None:
-    """Send a volunteer's SMS to the inbound webhook."""
-    assert sms_from(client, volunteer, body).status_code == 200
-
-
-def status_of(client, room, external_id="CAD-1") -> dict:
-    """Read an incident's status as its control room does."""
-    response = client.get(f"/api/v1/incidents/{external_id}",
-                          headers={"Authorization": f"Bearer {room.token}"})
-    assert response.status_code == 200, response.json
-    return response.json
+def room_options():
+    """The control room gave a URL for events."""
+    return {"events_url": EVENTS_URL}
 
 
 def outbox(rt) -> list[OutgoingEvent]:

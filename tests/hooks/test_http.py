@@ -24,7 +24,6 @@ from tests.builders import (
     make_control_room,
     make_volunteer,
     sms_from,
-    twilio_settings,
 )
 
 
@@ -166,9 +165,8 @@ def poster():
 
 
 @pytest.fixture
-def cpr_is_enough(settings):
+def cpr_is_enough(settings, twilio_hooks):
     """Accept the signed Twilio webhooks; targets met with one volunteer doing CPR."""
-    settings.update(twilio_settings())
     settings["TARGET_AED"] = 0
 
 

@@ -22,14 +22,13 @@ from tests.builders import (
     offset,
     post_about,
     texted,
+    wave_details,
 )
 
 
 def wave_entry(status: dict, wave: int = 1) -> dict:
     """Return the detail of a wave's timeline entry from an incident status."""
-    entry = next(e for e in status["timeline"] if e["event"] == "wave" and
-                 e["detail"]["wave"] == wave)
-    return entry["detail"]
+    return next(w for w in wave_details(status) if w["wave"] == wave)
 
 
 def alerts_of(rt, external_id: str = "CAD-1") -> list[Alert]:

@@ -16,6 +16,7 @@ from tests.builders import (
     post_about,
     say,
     texted,
+    wave_details,
 )
 
 # The corrected location: 700 m north of where the incident was first reported.
@@ -35,8 +36,7 @@ def location(at, accuracy_m: int = 10) -> dict:
 
 def waves(status: dict) -> list[tuple[int, int, int, str]]:
     """Return (wave, radius, alerted, why) of each search the timeline records."""
-    return [(e["detail"]["wave"], e["detail"]["radius_m"], e["detail"]["alerted"],
-             e["detail"]["why"]) for e in status["timeline"] if e["event"] == "wave"]
+    return [(w["wave"], w["radius_m"], w["alerted"], w["why"]) for w in wave_details(status)]
 
 
 # --- a corrected location ------------------------------------------------------------------

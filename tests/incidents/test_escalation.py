@@ -28,6 +28,7 @@ from tests.builders import (
     say,
     status_of,
     texted,
+    wave_details,
 )
 
 EVENTS_URL = "https://control.example.org/events"
@@ -47,8 +48,7 @@ def room_options():
 
 def waves(status: dict) -> list[tuple[int, int, int]]:
     """Return (wave, radius, alerted) of each search the timeline records."""
-    return [(e["detail"]["wave"], e["detail"]["radius_m"], e["detail"]["alerted"])
-            for e in status["timeline"] if e["event"] == "wave"]
+    return [(w["wave"], w["radius_m"], w["alerted"]) for w in wave_details(status)]
 
 
 def entries(status: dict, name: str) -> list[dict]:

@@ -15,6 +15,7 @@ from tests.builders import (
     post_about,
     sms_from,
     texted,
+    wave_details,
 )
 
 
@@ -26,7 +27,7 @@ def _one_per_wave(settings, twilio_hooks):
 
 def first_wave(status: dict) -> dict:
     """Return the detail of the first search the timeline records."""
-    return next(e["detail"] for e in status["timeline"] if e["event"] == "wave")
+    return wave_details(status)[0]
 
 
 def test_of_two_at_the_same_distance_the_one_alerted_more_recently_goes_second(

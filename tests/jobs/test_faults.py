@@ -12,13 +12,12 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.builders import create_incident, make_control_room, make_volunteer
+from tests.builders import alert_states, create_incident, make_control_room, make_volunteer
 from tests.support.consumer import consuming, eventually, spawn, stop
 from tests.support.fake_twilio import Answer, FakeTwilio
 from tests.support.services import RedisServer, require_redis
 from tests.support.stack import (
     alert_messages,
-    alert_states,
     build_app,
     close_app,
     settings_for,

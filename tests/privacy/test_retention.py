@@ -30,13 +30,16 @@ from dispatcher.store.models import (
 from tests.builders import (
     create_incident,
     event,
-    make_control_room,
     make_volunteer,
     offset,
+    open_incident,
+    post_about,
     post_event,
-    sms_from,
-    twilio_settings,
+    say,
+    status_of,
 )
+
+pytestmark = pytest.mark.usefixtures("twilio_hooks")
 
 ADDRESS = "Drottninggatan 53, 3 tr"
 REASON = "Handed over; patient Anna Svensson taken to Karolinska"
@@ -44,16 +47,10 @@ REASON = "Handed over; patient Anna Svensson taken to Karolinska"
 REGISTRATION = {"responders", "positions", "change_counter", "clients"}
 
 
-@pytest.fixture(autouse=True)
-def _twilio(settings):
-    """Let the Twilio webhooks accept the requests the builders sign."""
-    settings.update(twilio_settings())
-
-
 @pytest.fixture
-def room(rt):
-    """A control room that takes events back at its own URL."""
-    return make_control_room(rt, events_url="https://control-room.example.org/events")
+def room_options():
+    """The control room takes events back at its own URL."""
+    return {"events_url": "https://control-room.example.org/events"}
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -66,24 +63,12 @@ def attended(client, rt, room, external_id: str = "CAD-1", *, close: bool = True
     """
     going = make_volunteer(rt, north_m=200)
     declining = make_volunteer(rt, north_m=300)
-    response = create_incident(client, room, rt, external_id)
-    assert response.status_code == 202, response.json
+    open_incident(client, room, rt, external_id)
     for volunteer, answer in ((going, "YES"), (declining, "NO")):
-        assert sms_from(client, volunteer, answer).status_code == 200
+        say(client, volunteer, answer)
     if close:
-        ended = post_event(client, room, event(
-            "incident.closed", {"id": external_id, "reason": REASON}, rt.clock.now()),
-            at=rt.clock.now())
-        assert ended.status_code == 202, ended.json
+        post_about(client, room, rt, "incident.closed", external_id, reason=REASON)
     return going, declining
-
-
-def status(client, room, external_id: str = "CAD-1") -> dict:
-    """Read an incident's status as its control room does."""
-    response = client.get(f"/api/v1/incidents/{external_id}",
-                          headers={"Authorization": f"Bearer {room.token}"})
-    assert response.status_code == 200, response.json
-    return response.json
 
 
 def incident(rt, external_id: str = "CAD-1") -> Incident:
@@ -186,12 +171,12 @@ def test_a_purged_incident_status_keeps_its_counts_roles_distances_and_times(
     client, rt, room, clock
 ):
     attended(client, rt, room)
-    before = status(client, room)
+    before = status_of(client, room)
     clock.advance(days=31)
 
     retention.purge(rt)
 
-    after = status(client, room)
+    after = status_of(client, room)
     for kept in ("state", "dispatch", "area", "counts", "responders", "created_at",
                  "closed_at", "radius_m"):
         assert after[kept] == before[kept], kept
@@ -219,7 +204,7 @@ def test_an_incident_inside_the_retention_period_is_left_untouched(client, rt, r
     assert columns(rows(rt, Alert, incident_id=recent.id)) == columns(recent_alerts)
     assert [(m.body, m.address) for m in messages_of(rt, "CAD-RECENT")] == [
         (m.body, m.address) for m in recent_messages]
-    assert status(client, room, "CAD-RECENT")["timeline"][-1]["detail"]["reason"] == REASON
+    assert status_of(client, room, "CAD-RECENT")["timeline"][-1]["detail"]["reason"] == REASON
 
 
 def test_a_stale_open_incident_is_purged_and_purged_again_after_a_later_update(

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from dispatcher.domain import hours
 from dispatcher.responders import imports
 from dispatcher.store.models import Aed, Position, Responder
+from tests.builders import count_rows
 
 HEADER = ("phone,name,language,birth_year,cert_expires,travel_mode,"
           "home_lat,home_lon,home_schedule,work_lat,work_lon,work_schedule")
@@ -25,12 +26,6 @@ def import_volunteers(rt, clock, text: str, **kwargs):
     return imports.import_volunteers(
         rt.sessions, io.StringIO(text), region="SE", now=clock.now(), **kwargs
     )
-
-
-def count(rt, model) -> int:
-    """Count the rows of a table."""
-    with rt.transaction() as session:
-        return session.scalar(select(func.count()).select_from(model))
 
 
 def csv_text(*rows: str) -> str:
@@ -103,7 +98,7 @@ def test_each_bad_volunteer_row_is_reported_with_its_line_field_and_reason(
     [problem] = report.problems
     assert (problem.line, problem.field, problem.written) == (3, field, False)
     assert reason in problem.reason
-    assert count(rt, Responder) == 2
+    assert count_rows(rt, Responder) == 2
     with rt.transaction() as session:
         assert session.scalars(
             select(Responder).where(Responder.phone == "+46701110009")).first() is None
@@ -156,8 +151,8 @@ def test_a_reimport_updates_volunteers_by_phone_rather_than_duplicating_them(rt,
     report = import_volunteers(rt, clock, csv_text(again))
 
     assert (report.written, report.problems) == (1, [])
-    assert count(rt, Responder) == 1
-    assert count(rt, Position) == 2
+    assert count_rows(rt, Responder) == 1
+    assert count_rows(rt, Position) == 2
     with rt.transaction() as session:
         anna = session.scalars(select(Responder)).one()
         assert (anna.ref, anna.created_at) == (ref, created)
@@ -190,7 +185,7 @@ def test_the_progress_callback_is_called_every_batch_on_long_files(rt, clock):
     assert report.problems == []
     assert report.written == 1100
     assert calls == [500, 1000]
-    assert count(rt, Responder) == 1100
+    assert count_rows(rt, Responder) == 1100
 
 
 def test_a_short_file_never_calls_progress(rt, clock):
@@ -239,7 +234,7 @@ def test_every_zurich_aed_with_a_position_is_imported(rt, clock, zurich):
 
     assert report.written == 865
     assert report.rejected == 0
-    assert count(rt, Aed) == 865
+    assert count_rows(rt, Aed) == 865
     with rt.transaction() as session:
         refs = set(session.scalars(select(Aed.source_ref)))
         assert "node/2450774413" in refs and len(refs) == 865
@@ -337,7 +332,7 @@ def test_importing_the_zurich_file_twice_does_not_duplicate_aeds(rt, clock, zuri
     report = import_zurich(rt, clock, zurich)
 
     assert report.written == 865
-    assert count(rt, Aed) == 865
+    assert count_rows(rt, Aed) == 865
 
 
 # ---------------------------------------------------------------- AEDs, small inline files
@@ -442,4 +437,4 @@ def test_a_file_that_is_not_a_feature_collection_is_one_problem(rt, clock, docum
     assert len(report.problems) == 1
     assert report.problems[0].written is False
     assert report.rejected == 1
-    assert count(rt, Aed) == 0
+    assert count_rows(rt, Aed) == 0

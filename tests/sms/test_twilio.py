@@ -12,7 +12,7 @@ from twilio.http import HttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 
-from dispatcher.config import load_config
+from dispatcher.config import load_settings
 from dispatcher.errors import SmsSendError
 from dispatcher.sms import ProviderMessage, build_sender
 from dispatcher.sms.outbox import OutboxSender
@@ -210,11 +210,11 @@ def test_missing_credentials_or_sender_are_refused_when_the_sender_is_built(
 
 
 def test_build_sender_picks_the_outbox_by_default():
-    assert isinstance(build_sender(load_config(environ={})), OutboxSender)
+    assert isinstance(build_sender(load_settings(environ={})), OutboxSender)
 
 
 def test_build_sender_picks_twilio_with_the_configured_timeout_and_validity():
-    settings = load_config({
+    settings = load_settings({
         "SMS_BACKEND": "twilio", "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN,
         "TWILIO_MESSAGING_SERVICE_SID": SERVICE, "TWILIO_TIMEOUT_S": 3,
         "TWILIO_VALIDITY_PERIOD_S": 0,
@@ -229,7 +229,7 @@ def test_build_sender_picks_twilio_with_the_configured_timeout_and_validity():
 
 
 def test_the_built_sender_keeps_a_connection_for_every_concurrent_send_of_every_worker():
-    settings = load_config({
+    settings = load_settings({
         "SMS_BACKEND": "twilio", "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN,
         "TWILIO_FROM": "+15005550006", "SEND_CONCURRENCY": 30, "QUEUE_WORKERS": 3,
     }, environ={})
@@ -242,7 +242,7 @@ def test_the_built_sender_keeps_a_connection_for_every_concurrent_send_of_every_
 
 def test_build_sender_refuses_an_unknown_backend():
     with pytest.raises(ValueError, match="SMS_BACKEND"):
-        build_sender(load_config({"SMS_BACKEND": "carrier-pigeon"}, environ={}))
+        build_sender(load_settings({"SMS_BACKEND": "carrier-pigeon"}, environ={}))
 
 
 @pytest.mark.parametrize(

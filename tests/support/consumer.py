@@ -41,8 +41,8 @@ def twilio_sender(url: str, settings: Mapping[str, Any]) -> TwilioSender:
 @contextmanager
 def consuming(rt: Runtime, workers: int | None = None) -> Iterator[Any]:
     """Run a huey consumer's scheduler and workers, and a sweeper, in background threads."""
-    consumer = rt.queue.consumer(workers or int(rt.settings["QUEUE_WORKERS"]))
-    sweeper = Sweeper(rt, float(rt.settings["SWEEP_INTERVAL_S"]), tasks.runner(rt))
+    consumer = rt.queue.consumer(workers or rt.settings.queue.workers)
+    sweeper = Sweeper(rt, rt.settings.queue.sweep_interval.total_seconds(), tasks.runner(rt))
     threads = [consumer.scheduler] + [thread for _, thread in consumer.worker_threads]
     for thread in threads:
         thread.start()

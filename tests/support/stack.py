@@ -17,7 +17,7 @@ from dispatcher.clock import SystemClock
 from dispatcher.config import load_config
 from dispatcher.hooks.fake import RecordingPoster
 from dispatcher.runtime import Runtime
-from dispatcher.store.models import Alert, Message, Responder
+from dispatcher.store.models import Message, Responder
 from tests.support.consumer import twilio_sender
 from tests.support.fake_twilio import ACCOUNT, FROM, TOKEN, FakeTwilio
 
@@ -65,14 +65,6 @@ def alert_messages(rt: Runtime) -> list[Message]:
         return list(session.scalars(
             select(Message).where(Message.purpose == "alert").order_by(Message.id)
         ))
-
-
-def alert_states(rt: Runtime) -> dict[str, str]:
-    """Return each alerted volunteer's phone with the state of their alert."""
-    with rt.transaction() as session:
-        return dict(session.execute(
-            select(Responder.phone, Alert.state).join(Alert, Alert.responder_id == Responder.id)
-        ).all())
 
 
 def status_of(rt: Runtime, responder: Responder) -> str:

@@ -2,58 +2,33 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 from sqlalchemy import select
 
-from dispatcher.conversation import inbound
 from dispatcher.store.models import Alert, Incident, TimelineEvent
-from tests.builders import create_incident, event, make_control_room, make_volunteer, post_event
+from tests.builders import (
+    after_incident,
+    alert_of,
+    make_control_room,
+    make_volunteer,
+    sms_arrives,
+)
 from tests.web.assertions import assert_error, bearer
 
-_sids = itertools.count(1)
 FLAG_KEYS = {"id", "state", "ref", "name", "phone", "language", "control_room", "incident",
              "incident_closed_at", "role", "asked_at", "answered_at", "resolved_at"}
 
 
 @pytest.fixture
-def room(rt):
-    """The control room whose incidents the volunteers went to."""
-    return make_control_room(rt, "SOS Alarm Stockholm")
+def room_options():
+    """The control room whose incidents the volunteers went to: its name is listed."""
+    return {"name": "SOS Alarm Stockholm"}
 
 
 @pytest.fixture
 def coordinators(rt):
     """A client whose token has only the follow-ups scope."""
     return make_control_room(rt, "coordinators", scopes=("follow-ups",))
-
-
-def text(rt, volunteer, body: str) -> None:
-    """Let a volunteer's SMS arrive."""
-    assert inbound.receive(rt, sid=f"SMweb{next(_sids):028d}", address=volunteer.phone,
-                                body=body, provider="fake")
-
-
-def after_incident(http, rt, queue, clock, room, answers: dict, external_id: str = "CAD-1"):
-    """Run an incident the volunteers went to, ask them after it, and let them answer."""
-    assert create_incident(http, room, rt, external_id).status_code == 202
-    for volunteer in answers:
-        text(rt, volunteer, "YES")
-    now = clock.now()
-    ended = post_event(http, room, event("incident.closed", {"id": external_id}, now), at=now)
-    assert ended.status_code == 202
-    clock.advance(minutes=90)
-    queue.run_due(clock.now())
-    for volunteer, answer in answers.items():
-        clock.advance(minutes=1)
-        text(rt, volunteer, answer)
-
-
-def flag_id(rt, volunteer) -> int:
-    """Return the id of a volunteer's (only) follow-up."""
-    with rt.transaction() as session:
-        return session.scalars(select(Alert.id).where(Alert.responder_id == volunteer.id)).one()
 
 
 def listing(http, token: str, query: str = ""):
@@ -80,7 +55,7 @@ def test_the_list_shows_who_asked_for_a_call_with_what_a_coordinator_needs(
     assert response.status_code == 200, response.json
     [flag] = response.json["follow_ups"]
     assert set(flag) == FLAG_KEYS
-    assert flag["id"] == flag_id(rt, caller)
+    assert flag["id"] == alert_of(rt, caller).id
     assert (flag["state"], flag["ref"], flag["name"], flag["phone"], flag["language"]) == (
         "open", caller.ref, "Astrid Lindqvist", "+46701234561", "sv")
     assert (flag["control_room"], flag["incident"], flag["role"]) == (
@@ -102,7 +77,7 @@ def test_the_list_is_newest_first_and_filters_by_state(
 ):
     first, second, third = (make_volunteer(rt, north_m=m) for m in (200, 300, 400))
     after_incident(client, rt, queue, clock, room, {first: "2", second: "NO", third: "nej"})
-    assert resolving(client, coordinators.token, flag_id(rt, second)).status_code == 200
+    assert resolving(client, coordinators.token, alert_of(rt, second).id).status_code == 200
 
     refs = {state: [f["ref"] for f in listing(client, coordinators.token,
                                               f"?state={state}").json["follow_ups"]]
@@ -151,13 +126,13 @@ def test_a_control_room_token_is_forbidden_the_follow_ups_by_default(
     after_incident(client, rt, queue, clock, room, {caller: "2"})
 
     listed = listing(client, room.token)
-    resolved = resolving(client, room.token, flag_id(rt, caller))
+    resolved = resolving(client, room.token, alert_of(rt, caller).id)
 
     assert_error(listed, 403, "forbidden")
     assert_error(resolved, 403, "forbidden")
     assert "+46701234561" not in listed.get_data(as_text=True)
     with rt.transaction() as session:
-        assert session.get(Alert, flag_id(rt, caller)).follow_up_resolved_at is None
+        assert session.get(Alert, alert_of(rt, caller).id).follow_up_resolved_at is None
 
 
 def test_resolving_marks_the_flag_and_again_changes_nothing(
@@ -165,7 +140,7 @@ def test_resolving_marks_the_flag_and_again_changes_nothing(
 ):
     caller = make_volunteer(rt, north_m=200)
     after_incident(client, rt, queue, clock, room, {caller: "2"})
-    flag = flag_id(rt, caller)
+    flag = alert_of(rt, caller).id
     resolved_at = clock.now()
 
     first = resolving(client, coordinators.token, flag)
@@ -197,11 +172,11 @@ def test_a_volunteer_who_said_fine_has_no_flag_to_resolve(
     fine = make_volunteer(rt, north_m=200)
     after_incident(client, rt, queue, clock, room, {fine: "1"})
 
-    response = resolving(client, coordinators.token, flag_id(rt, fine))
+    response = resolving(client, coordinators.token, alert_of(rt, fine).id)
 
     assert_error(response, 404, "unknown_follow_up")
     with rt.transaction() as session:
-        assert session.get(Alert, flag_id(rt, fine)).follow_up == "fine"
+        assert session.get(Alert, alert_of(rt, fine).id).follow_up == "fine"
 
 
 def test_resolving_without_a_token_is_unauthorized_and_changes_nothing(
@@ -210,11 +185,11 @@ def test_resolving_without_a_token_is_unauthorized_and_changes_nothing(
     caller = make_volunteer(rt, north_m=200)
     after_incident(client, rt, queue, clock, room, {caller: "2"})
 
-    response = resolving(client, None, flag_id(rt, caller))
+    response = resolving(client, None, alert_of(rt, caller).id)
 
     assert_error(response, 401, "unauthorized")
     with rt.transaction() as session:
-        assert session.get(Alert, flag_id(rt, caller)).follow_up_resolved_at is None
+        assert session.get(Alert, alert_of(rt, caller).id).follow_up_resolved_at is None
 
 
 def test_the_wrong_method_gets_a_json_error(client, coordinators):
@@ -230,10 +205,10 @@ def test_a_flag_answered_again_after_resolving_is_open_again(
 ):
     caller = make_volunteer(rt, north_m=200)
     after_incident(client, rt, queue, clock, room, {caller: "2"})
-    resolving(client, coordinators.token, flag_id(rt, caller))
+    resolving(client, coordinators.token, alert_of(rt, caller).id)
     clock.advance(hours=3)
 
-    text(rt, caller, "2")
+    sms_arrives(rt, caller, "2")
 
     [flag] = listing(client, coordinators.token).json["follow_ups"]
     assert (flag["state"], flag["resolved_at"]) == ("open", None)

@@ -20,6 +20,7 @@ from tests.builders import (
     make_volunteer,
     offset,
     post_event,
+    send_event,
 )
 from tests.web.assertions import NOTHING_WRITTEN, assert_error, row_counts
 
@@ -30,12 +31,6 @@ NOTES = "Door code 4711#, courtyard entrance, dog in flat"
 def created(rt, external_id="CAD-1", at=CENTRE, **overrides) -> dict:
     """Return an incident.created event stamped with the service's clock."""
     return event("incident.created", incident_data(external_id, at, **overrides), rt.clock.now())
-
-
-def send(http, room, rt, type_: str, data: dict, **kwargs):
-    """Sign and post an event of a type, stamped and signed at the service's clock."""
-    now = rt.clock.now()
-    return post_event(http, room, event(type_, data, now), at=now, **kwargs)
 
 
 def post_unsigned(http, body: str, headers: dict, content_type="application/json"):
@@ -50,12 +45,6 @@ def alerts_by_phone(rt) -> dict[str, Alert]:
             select(Responder.phone, Alert).join(Alert, Alert.responder_id == Responder.id)
         ).all()
         return {phone: alert for phone, alert in rows}
-
-
-@pytest.fixture
-def room(rt):
-    """One control room."""
-    return make_control_room(rt)
 
 
 @pytest.fixture
@@ -318,7 +307,7 @@ def test_repeated_webhook_id_gets_the_first_answer_even_after_the_incident_chang
     body = created(rt)
     first = post_event(client, room, body, at=clock.now(), webhook_id="msg_created")
     clock.advance(minutes=1)
-    send(client, room, rt, "incident.updated", {"id": "CAD-1", "ems_eta_s": 120})
+    send_event(client, room, rt, "incident.updated", {"id": "CAD-1", "ems_eta_s": 120})
 
     again = post_event(client, room, body, at=clock.now(), webhook_id="msg_created")
 
@@ -358,7 +347,7 @@ def test_same_incident_id_with_other_content_is_a_conflict_and_writes_nothing(
     create_incident(client, room, rt)
     before, sent = row_counts(rt), list(sms.sent)
 
-    response = send(client, room, rt, "incident.created", incident_data("CAD-1", **change))
+    response = send_event(client, room, rt, "incident.created", incident_data("CAD-1", **change))
 
     assert_error(response, 409, "conflict")
     assert row_counts(rt) == before
@@ -369,7 +358,7 @@ def test_same_incident_id_with_other_content_is_a_conflict_and_writes_nothing(
 def test_event_for_an_unknown_incident_is_not_found_and_writes_nothing(
     client, rt, sms, room, nearby, type_
 ):
-    response = send(client, room, rt, type_, {"id": "CAD-404", "notes": "x"})
+    response = send_event(client, room, rt, type_, {"id": "CAD-404", "notes": "x"})
 
     assert_error(response, 404, "unknown_incident")
     assert row_counts(rt) == NOTHING_WRITTEN
@@ -381,10 +370,11 @@ def test_update_after_the_incident_ended_is_a_conflict_and_changes_nothing(
     client, rt, sms, room, nearby, ended
 ):
     create_incident(client, room, rt)
-    send(client, room, rt, ended, {"id": "CAD-1"})
+    send_event(client, room, rt, ended, {"id": "CAD-1"})
     before, sent = row_counts(rt), list(sms.sent)
 
-    response = send(client, room, rt, "incident.updated", {"id": "CAD-1", "address": "Elsewhere 1"})
+    response = send_event(client, room, rt, "incident.updated",
+                          {"id": "CAD-1", "address": "Elsewhere 1"})
 
     assert_error(response, 409, "conflict")
     assert row_counts(rt) == before
@@ -405,11 +395,11 @@ def test_ending_an_ended_incident_again_is_a_no_op(
     client, rt, sms, clock, room, nearby, first, second, state
 ):
     create_incident(client, room, rt)
-    ended = send(client, room, rt, first, {"id": "CAD-1"})
+    ended = send_event(client, room, rt, first, {"id": "CAD-1"})
     sent = list(sms.sent)
     clock.advance(minutes=2)
 
-    again = send(client, room, rt, second, {"id": "CAD-1"})
+    again = send_event(client, room, rt, second, {"id": "CAD-1"})
 
     assert again.status_code == 202, again.json
     assert again.json["state"] == state
@@ -440,7 +430,7 @@ def test_update_changes_the_incident_and_the_timeline_names_the_changed_fields(
 ):
     create_incident(client, room, rt, address=ADDRESS, notes=NOTES)
 
-    response = send(client, room, rt, "incident.updated", {"id": "CAD-1", **change})
+    response = send_event(client, room, rt, "incident.updated", {"id": "CAD-1", **change})
 
     assert response.status_code == 202, response.json
     [last] = [e for e in response.json["timeline"] if e["event"] == "incident.updated"]
@@ -463,7 +453,7 @@ def test_update_changes_the_incident_and_the_timeline_names_the_changed_fields(
 def test_timeline_of_an_update_holds_no_values(client, rt, room, nearby):
     create_incident(client, room, rt)
 
-    response = send(
+    response = send_event(
         client, room, rt, "incident.updated",
         {"id": "CAD-1", "address": "Secret street 7", "notes": "Key under mat"},
     )
@@ -491,7 +481,7 @@ def test_ending_an_incident_stands_down_everyone_alerted_once(
     assert set(codes) == {first.phone, second.phone}
     alerts_sent = len(sms.sent)
 
-    response = send(client, room, rt, type_, {"id": "CAD-1", "reason": "ROSC"})
+    response = send_event(client, room, rt, type_, {"id": "CAD-1", "reason": "ROSC"})
 
     assert response.status_code == 202, response.json
     assert response.json["state"] == state
@@ -516,8 +506,8 @@ def test_opted_out_volunteer_next_to_the_incident_hears_nothing_from_start_to_en
     active = make_volunteer(rt, north_m=400)
 
     create_incident(client, room, rt)
-    send(client, room, rt, "incident.updated", {"id": "CAD-1", "ems_eta_s": 60})
-    send(client, room, rt, "incident.closed", {"id": "CAD-1"})
+    send_event(client, room, rt, "incident.updated", {"id": "CAD-1", "ems_eta_s": 60})
+    send_event(client, room, rt, "incident.closed", {"id": "CAD-1"})
 
     assert sms.to(opted_out.phone) == []
     assert len(sms.to(active.phone)) == 2
@@ -568,7 +558,7 @@ def test_two_control_rooms_may_use_the_same_incident_id_independently(client, rt
             (north.client.id, "CAD-7"), (south.client.id, "CAD-7")
         ]
 
-    closed = send(client, south, rt, "incident.closed", {"id": "CAD-7"})
+    closed = send_event(client, south, rt, "incident.closed", {"id": "CAD-7"})
 
     assert closed.status_code == 202
     with rt.transaction() as session:
@@ -581,8 +571,8 @@ def test_control_room_cannot_touch_another_rooms_incident(client, rt, sms, nearb
     create_incident(client, owner, rt)
     before, sent = row_counts(rt), list(sms.sent)
 
-    updated = send(client, other, rt, "incident.updated", {"id": "CAD-1", "address": "X 1"})
-    closed = send(client, other, rt, "incident.closed", {"id": "CAD-1"})
+    updated = send_event(client, other, rt, "incident.updated", {"id": "CAD-1", "address": "X 1"})
+    closed = send_event(client, other, rt, "incident.closed", {"id": "CAD-1"})
 
     assert_error(updated, 404, "unknown_incident")
     assert_error(closed, 404, "unknown_incident")

@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from dispatcher.store.models import Alert, Message
+from dispatcher.store.models import Message
 from dispatcher.web.phones import QUICK_REPLIES
-from tests.builders import create_incident, make_control_room, make_volunteer
+from tests.builders import alert_of, count_rows, create_incident, make_control_room, make_volunteer
 
 ADDRESS = "Drottninggatan 53, 3 tr"  # the address builders.incident_data gives
 
@@ -32,23 +32,11 @@ def page(client, path: str, **query) -> str:
     return response.get_data(as_text=True)
 
 
-def alert_of(rt, responder) -> Alert:
-    """Return the volunteer's only alert."""
-    with rt.transaction() as session:
-        return session.scalars(select(Alert).where(Alert.responder_id == responder.id)).one()
-
-
 def thread_of(rt, responder) -> list[tuple[str, str]]:
     """Return the volunteer's messages as (direction, body), oldest first."""
     with rt.transaction() as session:
         return [(m.direction, m.body) for m in session.scalars(
             select(Message).where(Message.responder_id == responder.id).order_by(Message.id))]
-
-
-def message_count(rt) -> int:
-    """Count every message row."""
-    with rt.transaction() as session:
-        return session.scalar(select(func.count()).select_from(Message))
 
 
 @pytest.fixture
@@ -175,23 +163,23 @@ def test_yes_from_the_page_accepts_the_alert_and_shows_the_details(client, rt, a
 def test_a_reply_to_an_unknown_reference_is_not_found(client, rt, alerted):
     anna, _, _ = alerted
     csrf = csrf_from(page(client, f"/phones/{anna.ref}"))
-    before = message_count(rt)
+    before = count_rows(rt, Message)
 
     response = client.post("/phones/RNOBODY1", data={"body": "YES", "csrf": csrf})
 
     assert response.status_code == 404
-    assert message_count(rt) == before
+    assert count_rows(rt, Message) == before
 
 
 def test_an_empty_reply_changes_nothing(client, rt, alerted):
     anna, _, _ = alerted
     csrf = csrf_from(page(client, f"/phones/{anna.ref}"))
-    before = message_count(rt)
+    before = count_rows(rt, Message)
 
     response = post_reply(client, anna, "   ", csrf)
 
     assert response.status_code == 302
-    assert message_count(rt) == before
+    assert count_rows(rt, Message) == before
     assert alert_of(rt, anna).state in ("pending", "sent", "delivered")
 
 
@@ -211,22 +199,22 @@ def test_a_reply_without_this_sessions_csrf_token_is_refused_and_changes_nothing
 ):
     anna, _, _ = alerted
     page(client, f"/phones/{anna.ref}")  # this session has a token of its own
-    before = (message_count(rt), alert_of(rt, anna).state)
+    before = (count_rows(rt, Message), alert_of(rt, anna).state)
 
     response = post_reply(client, anna, "YES", token(app, anna.ref))
 
     assert response.status_code == 400
-    assert (message_count(rt), alert_of(rt, anna).state) == before
+    assert (count_rows(rt, Message), alert_of(rt, anna).state) == before
 
 
 def test_a_reply_from_a_session_that_never_loaded_the_page_is_refused(app, rt, alerted):
     anna, _, _ = alerted
-    before = message_count(rt)
+    before = count_rows(rt, Message)
 
     response = post_reply(app.test_client(), anna, "YES", "guessed")
 
     assert response.status_code == 400
-    assert message_count(rt) == before
+    assert count_rows(rt, Message) == before
 
 
 def test_the_quick_reply_buttons_post_their_word(client, alerted):

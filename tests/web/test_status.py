@@ -30,12 +30,6 @@ def reply(rt, responder: Responder, state: str, role: str | None = None, aed: st
             alert.aed_id = row.id
 
 
-@pytest.fixture
-def room(rt):
-    """The control room that owns the incident."""
-    return make_control_room(rt)
-
-
 @pytest.mark.parametrize(
     "authorization",
     [None, "", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer crt_not-a-real-token",

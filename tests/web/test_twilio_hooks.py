@@ -18,13 +18,13 @@ from dispatcher.domain.templates import render
 from dispatcher.store.models import Alert, Message, Responder
 from tests.builders import (
     TWILIO_TOKEN,
+    alert_states,
     create_incident,
     make_control_room,
     make_volunteer,
     sms_from,
     status_report,
     twilio_post,
-    twilio_settings,
 )
 
 PUBLIC = "https://dispatch.example.org"
@@ -33,15 +33,9 @@ STRANGER = "+46701234567"  # a Swedish mobile number that belongs to no voluntee
 
 
 @pytest.fixture(autouse=True)
-def _twilio(settings):
+def _twilio(settings, twilio_hooks):
     """Configure the Twilio token and the public URL; alert one volunteer per wave."""
-    settings.update(twilio_settings(), WAVE_SIZE=1)
-
-
-@pytest.fixture
-def room(rt):
-    """One control room."""
-    return make_control_room(rt)
+    settings["WAVE_SIZE"] = 1
 
 
 @pytest.fixture
@@ -113,14 +107,6 @@ def message_by_sid(rt, sid: str) -> tuple[str, int | None]:
     with rt.transaction() as session:
         return tuple(session.execute(
             select(Message.status, Message.error_code).where(Message.sid == sid)).one())
-
-
-def alert_states(rt) -> dict[str, str]:
-    """Return the state of every alert, keyed by the volunteer's phone."""
-    with rt.transaction() as session:
-        return dict(session.execute(
-            select(Responder.phone, Alert.state).join(Alert, Alert.responder_id == Responder.id)
-        ).all())
 
 
 def responder_status(rt, volunteer: Responder) -> str:
