@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from dispatcher.hooks import EventPoster
 from dispatcher.hooks.http import HttpPoster
 from dispatcher.queue import JobQueue, build_queue
 from dispatcher.runtime import Runtime
+from dispatcher.settings import Settings
 from dispatcher.sms import SmsSender, build_sender
 from dispatcher.store.db import make_engine, make_sessionmaker
 
@@ -30,27 +32,28 @@ def create_app(
     Tests pass fakes for the ports; otherwise the settings choose the real adapters.
     """
     app = Flask(__name__, instance_relative_config=True)
-    settings = load_config(config)
-    if not settings["DATABASE_URL"]:
+    settings = Settings.from_mapping(load_config(config))
+    if settings.database_url is None:
         os.makedirs(app.instance_path, exist_ok=True)
-        settings["DATABASE_URL"] = f"sqlite:///{os.path.join(app.instance_path, 'dispatcher.db')}"
+        path = os.path.join(app.instance_path, "dispatcher.db")
+        settings = replace(settings, database_url=f"sqlite:///{path}")
     app.config.update(
-        MAX_CONTENT_LENGTH=settings["MAX_BODY_BYTES"],
-        SECRET_KEY=settings["SECRET_KEY"] or secrets.token_hex(32),
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        SECRET_KEY=settings.secret_key or secrets.token_hex(32),
     )
-    _configure_logging(settings["LOG_LEVEL"])
+    _configure_logging(settings.log_level)
 
-    engine = make_engine(settings["DATABASE_URL"])
+    engine = make_engine(settings.database_url)
     rt = app.extensions["dispatcher"] = Runtime(
         settings=settings,
         engine=engine,
         sessions=make_sessionmaker(engine),
         sms=sms if sms is not None else build_sender(settings),
         clock=clock if clock is not None else SystemClock(),
-        policy=Policy.from_settings(settings),
-        timezone=ZoneInfo(settings["TIMEZONE"]),
-        queue=queue if queue is not None else build_queue(settings, app.instance_path),
-        poster=poster if poster is not None else HttpPoster(float(settings["EVENTS_TIMEOUT_S"])),
+        policy=Policy.from_settings(settings.values),
+        timezone=ZoneInfo(settings.timezone),
+        queue=queue if queue is not None else build_queue(settings.queue, app.instance_path),
+        poster=poster if poster is not None else HttpPoster(settings.events.timeout_s),
     )
 
     from dispatcher import cli
@@ -63,7 +66,7 @@ def create_app(
     app.register_blueprint(api.bp)
     app.register_blueprint(followups.bp)
     app.register_blueprint(twilio_hooks.bp)
-    if settings["SMS_BACKEND"] == "outbox":
+    if settings.sms_backend == "outbox":
         app.register_blueprint(phones.bp)
     cli.register(app)
     return app

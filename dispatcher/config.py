@@ -1,10 +1,15 @@
-"""Configuration: one defaults mapping, overridden by DISPATCHER_* environment variables."""
+"""Configuration: one defaults mapping, overridden by DISPATCHER_* environment variables.
+
+The flat mapping is read here and in `dispatcher.settings`, which turns it into typed groups
+(Twilio, sending, queue, events, conversation, retention) that the use cases are given.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 PREFIX = "DISPATCHER_"
@@ -124,3 +129,33 @@ def load_config(
     for key, value in (overrides or {}).items():
         settings[key] = value
     return settings
+
+
+def policy_fields(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the default dispatch policy's fields, typed, from the flat settings."""
+    kinds = settings["DISPATCHABLE_KINDS"]
+    if isinstance(kinds, str):
+        kinds = [k.strip() for k in kinds.split(",") if k.strip()]
+    return dict(
+        radius_start_m=int(settings["RADIUS_START_M"]),
+        radius_max_m=int(settings["RADIUS_MAX_M"]),
+        wave_size=int(settings["WAVE_SIZE"]),
+        max_alerted=int(settings["MAX_ALERTED"]),
+        min_age=int(settings["MIN_AGE"]),
+        min_patient_age=int(settings["MIN_PATIENT_AGE"]),
+        fatigue_max_24h=int(settings["FATIGUE_MAX_ALERTS_24H"]),
+        live_ttl=timedelta(seconds=int(settings["LIVE_POSITION_TTL_S"])),
+        dispatchable_kinds=frozenset(kinds),
+        wave_timeout=timedelta(seconds=int(settings["WAVE_TIMEOUT_S"])),
+        target_cpr=int(settings["TARGET_CPR"]),
+        target_aed=int(settings["TARGET_AED"]),
+        max_accepted=int(settings["MAX_ACCEPTED"]),
+        aed_max_detour_pct=float(settings["AED_MAX_DETOUR_PCT"]),
+        aed_min_detour_m=float(settings["AED_MIN_DETOUR_M"]),
+        aed_pickup_s=float(settings["AED_PICKUP_S"]),
+        default_ems_eta_s=int(settings["DEFAULT_EMS_ETA_S"]),
+        radius_step_m=int(settings["RADIUS_STEP_M"]),
+        rest_after_incident=timedelta(hours=float(settings["REST_AFTER_INCIDENT_H"])),
+        eta_tie_s=float(settings["ETA_TIE_S"]),
+    )
+

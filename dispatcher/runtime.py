@@ -17,6 +17,7 @@ from dispatcher.clock import Clock
 from dispatcher.domain.policy import Policy
 from dispatcher.hooks import EventPoster
 from dispatcher.queue import JobQueue, take_doorbells
+from dispatcher.settings import Settings
 from dispatcher.sms import SmsSender
 from dispatcher.store.db import transaction
 from geo import ResponderIndex
@@ -26,7 +27,7 @@ from geo import ResponderIndex
 class Runtime:
     """The ports and state one app instance runs on; built once by create_app."""
 
-    settings: dict[str, Any]
+    settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
     sms: SmsSender

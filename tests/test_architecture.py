@@ -57,7 +57,7 @@ def test_geo_has_no_relative_imports_that_could_reach_the_service():
 # layers beneath it, never from one above: the domain's rules know nothing of the store, the
 # store nothing of use cases, and no use case knows the web or the command line.
 LAYERS = [
-    ("foundation", {"errors", "clock", "config"}),
+    ("foundation", {"errors", "clock", "config", "settings"}),
     ("pure rules", {"domain"}),
     ("store and ports", {"store", "sms", "queue", "hooks"}),
     ("directories", {"areas", "aeds"}),
@@ -299,3 +299,34 @@ def test_the_alert_state_check_catches_each_form(code):
 ])
 def test_the_alert_state_check_leaves_other_states_alone(code):
     assert alert_state_assignments(ast.parse(code)) == []
+
+
+SETTINGS_HOMES = {ROOT / "dispatcher" / "config.py", ROOT / "dispatcher" / "settings.py"}
+
+
+def raw_setting_reads(tree: ast.AST) -> list[str]:
+    """Return the places that read a setting by its flat name (`settings["WAVE_SIZE"]`)."""
+    from dispatcher.config import DEFAULTS
+
+    found = []
+    for node in ast.walk(tree):
+        key = None
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            key = node.slice.value
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr == "get" and node.args and isinstance(node.args[0], ast.Constant)):
+            key = node.args[0].value
+        if isinstance(key, str) and key in DEFAULTS:
+            found.append(f"{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+@pytest.mark.parametrize("path", [p for p in modules("dispatcher") if p not in SETTINGS_HOMES],
+                         ids=name)
+def test_settings_are_read_by_their_flat_names_only_in_config(path):
+    assert raw_setting_reads(parse(path)) == []
+
+
+@pytest.mark.parametrize("code", ['rt.settings["SEND_LEASE_S"]', 'settings.get("TIMEZONE")'])
+def test_the_raw_settings_check_catches_a_flat_read(code):
+    assert len(raw_setting_reads(ast.parse(code))) == 1

@@ -76,7 +76,7 @@ def _import(kind: str, path: Path) -> None:
     with path.open(newline="", encoding="utf-8-sig") as stream:
         if kind == "volunteers":
             report = imports.import_volunteers(
-                rt.sessions, stream, region=rt.settings["DEFAULT_REGION"], now=now,
+                rt.sessions, stream, region=rt.settings.conversation.default_region, now=now,
                 progress=progress)
         elif path.suffix.lower() in (".geojson", ".json"):
             report = imports.import_aeds_geojson(rt.sessions, stream, now=now, progress=progress)
@@ -139,7 +139,7 @@ def _volunteer(session, who: str):
     found = session.scalars(select(Responder).where(Responder.ref == who.upper())).one_or_none()
     if found is None:
         try:
-            phone = normalise_phone(who, runtime().settings["DEFAULT_REGION"])
+            phone = normalise_phone(who, runtime().settings.conversation.default_region)
         except InvalidPayload:  # not a reference, not a number either: not found
             return None
         found = session.scalars(select(Responder).where(Responder.phone == phone)).one_or_none()
@@ -172,7 +172,7 @@ def phones_reply(who: str, body: str) -> None:
     from dispatcher.conversation import inbound
 
     rt = runtime()
-    if rt.settings["SMS_BACKEND"] != "outbox":
+    if rt.settings.sms_backend != "outbox":
         raise click.ClickException("virtual phones work only with the outbox SMS backend")
     with rt.transaction() as session:
         responder = _volunteer(session, who)

@@ -84,7 +84,7 @@ def _post(url: str | None, event: dict) -> None:
     now = rt.clock.now()
     body = json.dumps(event)
     headers = clients.sign(secret, f"msg_{uuid.uuid4().hex}", now, body)
-    target = (url or rt.settings["PUBLIC_BASE_URL"]).rstrip("/") + "/api/v1/events"
+    target = (url or rt.settings.public_base_url).rstrip("/") + "/api/v1/events"
     request = urllib.request.Request(
         target, data=body.encode(), method="POST",
         headers={**headers, "Content-Type": "application/json"},

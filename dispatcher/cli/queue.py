@@ -26,8 +26,8 @@ def run_consumer(rt: Runtime, workers: int | None = None) -> None:
     queue = rt.queue
     if not hasattr(queue, "consumer"):
         raise click.ClickException(f"the {queue.name} queue has no consumer to run")
-    consumer = queue.consumer(workers or int(rt.settings["QUEUE_WORKERS"]))
-    sweep = sweeper.Sweeper(rt, float(rt.settings["SWEEP_INTERVAL_S"]), tasks.runner(rt))
+    consumer = queue.consumer(workers or rt.settings.queue.workers)
+    sweep = sweeper.Sweeper(rt, rt.settings.queue.sweep_interval.total_seconds(), tasks.runner(rt))
     sweep.start()
     try:
         consumer.run()

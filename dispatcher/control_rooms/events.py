@@ -62,8 +62,7 @@ def emit(rt: Runtime, session: Session, incident: Incident, type_: str, **data) 
 
 def backoff(rt: Runtime, attempts: int) -> timedelta:
     """Return the wait before the next try after `attempts` failed ones (doubling, capped)."""
-    base = float(rt.settings["EVENTS_RETRY_BASE_S"])
-    cap = float(rt.settings["EVENTS_RETRY_MAX_S"])
+    base, cap = rt.settings.events.retry_base_s, rt.settings.events.retry_max_s
     return timedelta(seconds=min(cap, base * 2 ** max(attempts - 1, 0)))
 
 
@@ -107,9 +106,8 @@ def _claim(rt: Runtime, incident_id: int) -> Attempt | None:
     Events that can no longer be sent (too old, or the client took its URL away) are
     abandoned on the way, so they stop holding back the ones after them.
     """
-    hours = float(rt.settings["EVENTS_MAX_AGE_H"])
-    max_age = timedelta(hours=hours)
-    lease = timedelta(seconds=3 * float(rt.settings["EVENTS_TIMEOUT_S"]))
+    max_age = rt.settings.events.max_age
+    lease = timedelta(seconds=3 * rt.settings.events.timeout_s)
     with rt.transaction() as session:
         while True:
             now = rt.clock.now()
@@ -127,6 +125,7 @@ def _claim(rt: Runtime, incident_id: int) -> Attempt | None:
                 continue
             if now - event.created_at > max_age:
                 last = f" (last: {event.last_error})" if event.last_error else ""
+                hours = max_age.total_seconds() / 3600
                 _abandon(event, f"not taken within {hours:g} h{last}")
                 continue
             body = json.dumps(event.payload, separators=(",", ":"))

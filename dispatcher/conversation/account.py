@@ -56,7 +56,7 @@ def pause(rt: Runtime, session: Session, responder: Responder, reply: Reply,
           record: Message) -> None:
     """Pause alerts for the hours asked (or the default) and say until when."""
     now = rt.clock.now()
-    hours = reply.hours or float(rt.settings["PAUSE_DEFAULT_H"])
+    hours = reply.hours or rt.settings.conversation.pause_default_h
     responder.paused_until, responder.updated_at = now + timedelta(hours=hours), now
     answers.say(rt, session, responder, "paused", until=_local(rt, responder.paused_until, now))
 

@@ -203,7 +203,7 @@ def _brief(rt: Runtime, session: Session, incident: Incident, alert: Alert) -> N
     aed = rt.aeds.get(alert.aed_id) if alert.aed_id else None
     body = briefing.details(
         language=alert.responder.language, incident=incident, alert=alert, aed=aed,
-        map_template=rt.settings["MAP_LINK_TEMPLATE"],
+        map_template=rt.settings.conversation.map_link_template,
         local_now=rt.clock.now().astimezone(rt.timezone),
     )
     outbound.queue_message(rt, session, alert.responder, body, purpose="details", alert=alert)

@@ -55,7 +55,7 @@ def receive(rt: Runtime, *, sid: str, address: str, body: str, provider: str) ->
         with rt.transaction() as session:
             if session.scalar(select(Message.id).where(Message.sid == sid)) is not None:
                 return False
-            responder = find_responder(session, address, rt.settings["DEFAULT_REGION"])
+            responder = find_responder(session, address, rt.settings.conversation.default_region)
             if responder is None:
                 log.info("inbound SMS from an unregistered number ignored")
                 return False

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from dispatcher.config import policy_fields
 from dispatcher.domain import hours
 from geo import Position, eta_s
 
@@ -51,32 +52,8 @@ class Policy:
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> Policy:
-        """Build the default policy from the service settings."""
-        kinds = settings["DISPATCHABLE_KINDS"]
-        if isinstance(kinds, str):
-            kinds = [k.strip() for k in kinds.split(",") if k.strip()]
-        return cls(
-            radius_start_m=int(settings["RADIUS_START_M"]),
-            radius_max_m=int(settings["RADIUS_MAX_M"]),
-            wave_size=int(settings["WAVE_SIZE"]),
-            max_alerted=int(settings["MAX_ALERTED"]),
-            min_age=int(settings["MIN_AGE"]),
-            min_patient_age=int(settings["MIN_PATIENT_AGE"]),
-            fatigue_max_24h=int(settings["FATIGUE_MAX_ALERTS_24H"]),
-            live_ttl=timedelta(seconds=int(settings["LIVE_POSITION_TTL_S"])),
-            dispatchable_kinds=frozenset(kinds),
-            wave_timeout=timedelta(seconds=int(settings["WAVE_TIMEOUT_S"])),
-            target_cpr=int(settings["TARGET_CPR"]),
-            target_aed=int(settings["TARGET_AED"]),
-            max_accepted=int(settings["MAX_ACCEPTED"]),
-            aed_max_detour_pct=float(settings["AED_MAX_DETOUR_PCT"]),
-            aed_min_detour_m=float(settings["AED_MIN_DETOUR_M"]),
-            aed_pickup_s=float(settings["AED_PICKUP_S"]),
-            default_ems_eta_s=int(settings["DEFAULT_EMS_ETA_S"]),
-            radius_step_m=int(settings["RADIUS_STEP_M"]),
-            rest_after_incident=timedelta(hours=float(settings["REST_AFTER_INCIDENT_H"])),
-            eta_tie_s=float(settings["ETA_TIE_S"]),
-        )
+        """Build the default policy from the service settings (`config.policy_fields`)."""
+        return cls(**policy_fields(settings))
 
     def next_radius(self, radius_m: int) -> int | None:
         """Return the radius of the next wave, or None when the maximum has been searched."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -111,7 +111,7 @@ def end_incident(
     went = [a for a in incident.alerts if a.role is not None and a.responded_at is not None]
     if went:
         # Those who went are asked later whether they are OK.
-        incident.follow_up_at = now + timedelta(minutes=float(rt.settings["FOLLOW_UP_AFTER_MIN"]))
+        incident.follow_up_at = now + rt.settings.conversation.follow_up_after
         ring(session, "follow_up", incident.id, at=incident.follow_up_at)
     active = [a for a in incident.alerts if a.state in lifecycle.ENGAGED]
     unsent = outbound.unsent_alert_ids(session, [a.id for a in active])
@@ -179,7 +179,7 @@ def _tell_the_going(rt: Runtime, session: Session, incident: Incident) -> None:
         if alert.state != lifecycle.ACCEPTED:
             continue
         body = briefing.update(language=alert.responder.language, incident=incident, alert=alert,
-                               map_template=rt.settings["MAP_LINK_TEMPLATE"])
+                               map_template=rt.settings.conversation.map_link_template)
         outbound.queue_message(rt, session, alert.responder, body, purpose="update", alert=alert)
 
 

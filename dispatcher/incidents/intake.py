@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -40,7 +39,7 @@ def receive(rt: Runtime, headers: Mapping[str, str], body: bytes) -> Answer:
     with rt.transaction() as session:
         client, webhook_id = clients.verify(
             session, headers, body, now=rt.clock.now(),
-            tolerance=timedelta(seconds=rt.settings["SIGNATURE_TOLERANCE_S"]),
+            tolerance=rt.settings.signature_tolerance,
         )
         client_id = client.id
         earlier = _receipt(session, client_id, webhook_id)

@@ -28,8 +28,7 @@ GRACE = timedelta(seconds=2)
 def overdue(rt: Runtime) -> list[tuple[str, tuple]]:
     """Return the jobs for every piece of work that is overdue now."""
     now = rt.clock.now()
-    lease = timedelta(seconds=float(rt.settings["SEND_LEASE_S"]))
-    idle = timedelta(seconds=float(rt.settings["SWEEP_INTERVAL_S"]))
+    lease, idle = rt.settings.sending.lease, rt.settings.queue.sweep_interval
     jobs: list[tuple[str, tuple]] = []
     with rt.transaction() as session:
         stuck = session.scalars(

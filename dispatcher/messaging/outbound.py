@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -80,8 +80,8 @@ def deliver(rt: Runtime, message_ids: Iterable[int]) -> list[tuple[int, SmsSendE
             .where(Message.id.in_(sorted(set(message_ids))), _claimable(rt, rt.clock.now()))
             .order_by(Message.id)
         ))
-    callback = rt.settings["PUBLIC_BASE_URL"].rstrip("/") + "/sms/status"
-    width = max(1, min(int(rt.settings["SEND_CONCURRENCY"]), len(waiting)))
+    callback = rt.settings.sending.status_callback
+    width = max(1, min(rt.settings.sending.concurrency, len(waiting)))
     failures: list[tuple[int, SmsSendError] | None] = []
     if width == 1:
         for message_id in waiting:
@@ -112,7 +112,7 @@ def _outcome(future: Future) -> tuple[int, SmsSendError] | None:
 
 def _claimable(rt: Runtime, now: datetime):
     """Return the condition of a message that may be claimed now."""
-    lease = timedelta(seconds=float(rt.settings["SEND_LEASE_S"]))
+    lease = rt.settings.sending.lease
     return (
         Message.sid.is_(None) & (Message.direction == "out")
         & ((Message.status == "queued")

@@ -67,15 +67,14 @@ class PurgeReport:
 
 def cutoffs(rt: Runtime) -> tuple[datetime, datetime]:
     """Return the cutoffs for incident data and for live positions; refuse periods below 1."""
-    days = float(rt.settings["RETENTION_DAYS"])
-    hours = float(rt.settings["LIVE_POSITION_RETENTION_H"])
-    if days < 1 or hours < 1:
+    kept = rt.settings.retention
+    if kept.incident_data < timedelta(days=1) or kept.live_positions < timedelta(hours=1):
         raise ValueError(
             "DISPATCHER_RETENTION_DAYS and DISPATCHER_LIVE_POSITION_RETENTION_H must be at "
             "least 1: a shorter period would erase incidents still in progress"
         )
     now = rt.clock.now()
-    return now - timedelta(days=days), now - timedelta(hours=hours)
+    return now - kept.incident_data, now - kept.live_positions
 
 
 def purge(rt: Runtime, *, dry_run: bool = False, batch: int = BATCH) -> PurgeReport:

@@ -8,9 +8,11 @@ sweeper finds what is overdue and rings again.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
+
+from dispatcher.settings import QueueSettings
 
 __all__ = ["JobQueue", "build_queue", "ring", "take_doorbells"]
 
@@ -27,14 +29,12 @@ class JobQueue(Protocol):
         """Learn the jobs there are and how to run one (`run(job, args)`)."""
 
 
-def build_queue(settings: Mapping[str, Any], instance_path: str) -> JobQueue:
+def build_queue(settings: QueueSettings, instance_path: str) -> JobQueue:
     """Build the huey queue the settings select with QUEUE_URL."""
     from dispatcher.queue.huey import HueyQueue
 
-    url = settings["QUEUE_URL"] or "sqlite:///" + os.path.join(instance_path, "queue.db")
-    return HueyQueue.from_url(
-        url, name=settings["QUEUE_NAME"], poll_max_s=float(settings["QUEUE_POLL_MAX_S"])
-    )
+    url = settings.url or "sqlite:///" + os.path.join(instance_path, "queue.db")
+    return HueyQueue.from_url(url, name=settings.name, poll_max_s=settings.poll_max_s)
 
 
 def ring(session: Any, job: str, *args: Any, at: datetime | None = None) -> None:

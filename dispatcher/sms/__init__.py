@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
+
+from dispatcher.settings import Settings
 
 __all__ = ["OPTED_OUT", "PERMANENT_ERRORS", "ProviderMessage", "SmsSender", "address_for",
            "build_sender"]
@@ -37,9 +38,9 @@ def address_for(phone: str, channel: str = "sms") -> str:
     return phone if channel == "sms" else f"{channel}:{phone}"
 
 
-def build_sender(settings: Mapping[str, Any]) -> SmsSender:
+def build_sender(settings: Settings) -> SmsSender:
     """Build the sender the settings select with SMS_BACKEND."""
-    backend = settings["SMS_BACKEND"]
+    backend = settings.sms_backend
     if backend == "outbox":
         from dispatcher.sms.outbox import OutboxSender
 
@@ -47,5 +48,7 @@ def build_sender(settings: Mapping[str, Any]) -> SmsSender:
     if backend == "twilio":
         from dispatcher.sms.twilio import TwilioSender
 
-        return TwilioSender.from_settings(settings)
+        # Every queue worker may be fanning out at once.
+        pool = settings.sending.concurrency * settings.queue.workers
+        return TwilioSender.from_settings(settings.twilio, pool_size=pool)
     raise ValueError(f"DISPATCHER_SMS_BACKEND must be 'outbox' or 'twilio', not {backend!r}")

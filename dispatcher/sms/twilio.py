@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from requests.adapters import HTTPAdapter
@@ -15,6 +14,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from dispatcher.errors import SmsSendError
+from dispatcher.settings import TwilioSettings
 from dispatcher.sms import PERMANENT_ERRORS, ProviderMessage
 
 log = logging.getLogger(__name__)
@@ -49,17 +49,16 @@ class TwilioSender:
         )
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> TwilioSender:
-        """Build a sender from the service settings."""
+    def from_settings(cls, settings: TwilioSettings, *, pool_size: int = 10) -> TwilioSender:
+        """Build a sender from the service's Twilio settings, with this many connections."""
         return cls(
-            settings["TWILIO_ACCOUNT_SID"],
-            settings["TWILIO_AUTH_TOKEN"],
-            from_=settings["TWILIO_FROM"],
-            messaging_service_sid=settings["TWILIO_MESSAGING_SERVICE_SID"],
-            timeout_s=float(settings["TWILIO_TIMEOUT_S"]),
-            validity_period_s=settings["TWILIO_VALIDITY_PERIOD_S"] or None,
-            # Every queue worker may be fanning out at once.
-            pool_size=int(settings["SEND_CONCURRENCY"]) * int(settings["QUEUE_WORKERS"]),
+            settings.account_sid,
+            settings.auth_token,
+            from_=settings.sender,
+            messaging_service_sid=settings.messaging_service_sid,
+            timeout_s=settings.timeout_s,
+            validity_period_s=settings.validity_period_s,
+            pool_size=pool_size,
         )
 
     def send(self, to: str, body: str, *, status_callback: str | None = None) -> ProviderMessage:

@@ -28,11 +28,11 @@ def _forbidden() -> Response:
 
 def _signed() -> bool:
     """Check X-Twilio-Signature against the public URL, since a proxy changes scheme and host."""
-    token = runtime().settings["TWILIO_AUTH_TOKEN"]
+    token = runtime().settings.twilio.auth_token
     signature = request.headers.get("X-Twilio-Signature", "")
     if not token or not signature:
         return False
-    base = runtime().settings["PUBLIC_BASE_URL"].rstrip("/")
+    base = runtime().settings.public_base_url
     url = base + request.full_path.rstrip("?")
     # The whole form, so a repeated key is checked with every value Twilio signed.
     return RequestValidator(token).validate(url, request.form, signature)
