@@ -8,6 +8,8 @@ with the incident locked and the alert read again (`lifecycle.lock`).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -27,47 +29,47 @@ from dispatcher.store.models import Alert, Incident, Message, Responder
 REPLY_WINDOW = timedelta(hours=24)
 
 
-def accept(rt: Runtime, session: Session, responder: Responder, reply: Reply,
-           record: Message) -> None:
+Handler = Callable[[Runtime, Session, Responder, Reply, Message], None]
+
+
+def _answering(act: Callable[[Runtime, Session, Incident, Alert], None]) -> Handler:
+    """Make a reply's handler of a use case on the alert it answers, found and locked."""
+
+    @functools.wraps(act)
+    def handle(rt: Runtime, session: Session, responder: Responder, reply: Reply,
+               record: Message) -> None:
+        found = _alert_answered(rt, session, responder, reply, record)
+        if found is not None:
+            act(rt, session, *found)
+
+    return handle
+
+
+@_answering
+def accept(rt: Runtime, session: Session, incident: Incident, alert: Alert) -> None:
     """Take a YES: give a role and the details, or thank them when enough are going."""
-    if _answers_follow_up(rt, session, responder, reply, record):
-        return
-    found = _alert_answered(rt, session, responder, reply, record)
-    if found is None:
-        return
-    incident, alert = found
     if alert.state == lifecycle.ACCEPTED:
         _brief(rt, session, incident, alert)  # a second YES: the details again
         return
     _take_yes(rt, session, incident, alert, arrived=False)
 
 
-def decline(rt: Runtime, session: Session, responder: Responder, reply: Reply,
-            record: Message) -> None:
+@_answering
+def decline(rt: Runtime, session: Session, incident: Incident, alert: Alert) -> None:
     """Take a NO (also a change of mind after YES) and ask someone else in their place."""
-    if _answers_follow_up(rt, session, responder, reply, record):
-        return
-    found = _alert_answered(rt, session, responder, reply, record)
-    if found is None:
-        return
-    incident, alert = found
     _decline(rt, session, incident, alert)
-    say(rt, session, responder, "declined")
+    say(rt, session, alert.responder, "declined")
 
 
-def arrive(rt: Runtime, session: Session, responder: Responder, reply: Reply,
-           record: Message) -> None:
+@_answering
+def arrive(rt: Runtime, session: Session, incident: Incident, alert: Alert) -> None:
     """Take a HERE: record the arrival; one on scene without a YES first is going too."""
-    found = _alert_answered(rt, session, responder, reply, record)
-    if found is None:
-        return
-    incident, alert = found
     if alert.state != lifecycle.ACCEPTED:
         _take_yes(rt, session, incident, alert, arrived=True)
         return
     if alert.arrived_at is None:
         _arrived(rt, session, incident, alert)
-    say(rt, session, responder, "arrived")
+    say(rt, session, alert.responder, "arrived")
 
 
 def withdraw(rt: Runtime, session: Session, responder: Responder, now: datetime) -> None:
@@ -106,7 +108,13 @@ def _answers_follow_up(rt: Runtime, session: Session, responder: Responder, repl
 
 def _alert_answered(rt: Runtime, session: Session, responder: Responder, reply: Reply,
                     record: Message) -> tuple[Incident, Alert] | None:
-    """Find and lock the alert a reply answers; say so when there is none or it is over."""
+    """Find and lock the alert a reply answers; say so when there is none or it is over.
+
+    A YES or NO (1 or 2) with no open alert to claim it answers the follow-up question, if
+    one was asked: that is applied here, and there is no alert to answer.
+    """
+    if _answers_follow_up(rt, session, responder, reply, record):
+        return None
     alert = _alert_for(session, responder, reply.code, rt.clock.now())
     if alert is None:
         say(rt, session, responder, "no_open_alert")

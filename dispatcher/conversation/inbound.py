@@ -8,7 +8,6 @@ decided by the handler its intent is routed to in ROUTES: the volunteer's own st
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 import phonenumbers
 from sqlalchemy import select
@@ -22,10 +21,8 @@ from dispatcher.store.models import Message, Responder
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Runtime, Session, Responder, Reply, Message], None]
-
 # Each intent of the reply grammar and the use case that acts on it.
-ROUTES: dict[str, Handler] = {
+ROUTES: dict[str, answers.Handler] = {
     "stop": account.stop,
     "start": account.start,
     "help": account.help_text,
