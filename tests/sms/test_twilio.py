@@ -12,8 +12,8 @@ from twilio.http import HttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 
-from dispatcher.settings import load_settings
 from dispatcher.errors import SmsSendError
+from dispatcher.settings import load_settings
 from dispatcher.sms import ProviderMessage, build_sender
 from dispatcher.sms.outbox import OutboxSender
 from dispatcher.sms.twilio import TwilioSender
