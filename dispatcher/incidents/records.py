@@ -1,4 +1,4 @@
-"""Incidents as records: find one, lock one, and write its timeline."""
+"""Incidents as records: their dispatch statuses; find one, lock one, write its timeline."""
 
 from __future__ import annotations
 
@@ -9,9 +9,6 @@ from sqlalchemy.orm import Session
 
 from dispatcher.store.locks import lock_incident  # noqa: F401 - re-exported
 from dispatcher.store.models import Client, Incident, TimelineEvent
-
-# An alert in one of these states keeps its volunteer busy while the incident is open.
-OPEN_ALERT_STATES = ("pending", "sent", "delivered", "accepted")
 
 # What the search for volunteers has come to, as the control room reads it in
 # `dispatch.status`: volunteers are being alerted; the policy keeps the incident from

@@ -207,8 +207,8 @@ class Alert(Base):
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
     responder_id: Mapped[int] = mapped_column(ForeignKey("responders.id"))
     wave: Mapped[int] = mapped_column(Integer, default=1)
-    # pending | sent | delivered | failed | accepted | declined | expired | stood_down
-    state: Mapped[str] = mapped_column(String(12), default="pending")
+    # Set and changed only by dispatcher.alerts.lifecycle (its STATES).
+    state: Mapped[str] = mapped_column(String(12))
     code: Mapped[str] = mapped_column(String(8))  # lets a reply pick this alert: "YES 4821"
     distance_m: Mapped[float] = mapped_column(Float)
     eta_s: Mapped[float] = mapped_column(Float)
