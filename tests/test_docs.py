@@ -93,12 +93,10 @@ def real_status(tmp_path_factory) -> dict:
     """Return the status of an incident with a CPR and an AED volunteer going, on SQLite."""
     from dispatcher import create_app
     from dispatcher.clock import FixedClock
-    from dispatcher.conversation import inbound
     from dispatcher.hooks.fake import RecordingPoster
     from dispatcher.queue.fake import RecordingQueue
     from dispatcher.sms.fake import RecordingSender
     from dispatcher.store.db import upgrade
-    from dispatcher.store.models import Aed
     from tests import builders
 
     path = tmp_path_factory.mktemp("docs") / "status.db"
@@ -111,17 +109,12 @@ def real_status(tmp_path_factory) -> dict:
         upgrade(rt.engine)
         room = builders.make_control_room(rt, events_url="https://cad.example.org/events")
         cpr = builders.make_volunteer(rt, north_m=300)
-        aed = builders.make_volunteer(rt, north_m=450, travel_mode="bike")
-        lat, lon = builders.offset(200, 150)
-        with rt.transaction() as session:
-            session.add(Aed(source_ref="node/1", name="Kulturhuset", lat=lat, lon=lon,
-                            access_notes="By the desk", opening_hours="24/7", hours_valid=True,
-                            access="public", created_at=clock.now(), updated_at=clock.now()))
+        runner = builders.make_volunteer(rt, north_m=450, travel_mode="bike")
+        builders.make_aed(rt, at=builders.offset(200, 150))
         builders.open_incident(app.test_client(), room, rt, "CAD-1")
-        for n, volunteer in enumerate((cpr, aed)):
-            clock.advance(seconds=20)
-            inbound.receive(rt, sid=f"SM{n:032d}", address=volunteer.phone, body="YES",
-                            provider="twilio")
+        for volunteer in (cpr, runner):
+            clock.advance(seconds=10)
+            builders.sms_arrives(rt, volunteer, "YES")
         return builders.status_of(app.test_client(), room, "CAD-1")
     finally:
         rt.engine.dispose()
