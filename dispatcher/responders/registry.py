@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -12,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from dispatcher.domain import hours
+from dispatcher.domain.coordinates import read_coordinate
 from dispatcher.domain.templates import LANGUAGES
 from dispatcher.errors import InvalidPayload
 from dispatcher.store.models import ChangeCounter, Position, Responder
@@ -100,26 +100,14 @@ def check_volunteer(
 def check_place(lat: object, lon: object, schedule: str | None) -> tuple[float, float, str | None]:
     """Check a place's coordinates and OSM-style schedule; raise InvalidPayload when bad."""
     fields: dict[str, str] = {}
-    lat_f = _coordinate(lat, 90, "lat", fields)
-    lon_f = _coordinate(lon, 180, "lon", fields)
+    lat_f = read_coordinate(lat, 90, "lat", fields)
+    lon_f = read_coordinate(lon, 180, "lon", fields)
     schedule = (schedule or "").strip() or None
     if schedule and (error := hours.parse_error(schedule)):
         fields["schedule"] = f"not OSM opening_hours syntax: {error}"
     if fields:
         raise InvalidPayload("invalid place", fields=fields)
     return lat_f, lon_f, schedule
-
-
-def _coordinate(value: object, bound: float, name: str, fields: dict[str, str]) -> float:
-    """Read one coordinate, noting in `fields` why it is not a finite number within bounds."""
-    try:
-        number = float(str(value).strip())
-    except ValueError:
-        fields[name] = "a number"
-        return 0.0
-    if not math.isfinite(number) or not -bound <= number <= bound:
-        fields[name] = f"a number between -{bound} and {bound}"
-    return number
 
 
 def add_volunteer(session: Session, data: VolunteerData, now: datetime) -> Responder:

@@ -1,0 +1,59 @@
+"""Flask commands that import volunteers and AEDs from files, with a report of each bad row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from dispatcher.aeds import imports as aed_imports
+from dispatcher.app import runtime
+from dispatcher.responders import imports as volunteer_imports
+
+import_cli = AppGroup("import", help="Import volunteers and AEDs.")
+
+
+def _import(kind: str, path: Path) -> None:
+    """Run one import with a progress line and print its report."""
+    rt = runtime()
+    now = rt.clock.now()
+
+    def progress(n: int) -> None:
+        click.echo(f"  ... {n} rows", err=True)
+
+    with path.open(newline="", encoding="utf-8-sig") as stream:
+        if kind == "volunteers":
+            report = volunteer_imports.import_volunteers(
+                rt.sessions, stream, region=rt.settings.conversation.default_region, now=now,
+                progress=progress)
+        elif path.suffix.lower() in (".geojson", ".json"):
+            report = aed_imports.import_aeds_geojson(rt.sessions, stream, now=now,
+                                                     progress=progress)
+        else:
+            report = aed_imports.import_aeds_csv(rt.sessions, stream, now=now, progress=progress)
+    for p in report.problems:
+        status = "kept" if p.written else "skipped"
+        click.echo(f"line {p.line}: {p.field or '-'}: {p.reason} ({status})")
+    click.echo(f"{report.written} {kind} written, {report.rejected} rows skipped, "
+               f"{sum(p.written for p in report.problems)} warnings")
+
+
+@import_cli.command("volunteers")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_volunteers(path: Path) -> None:
+    """Import volunteers from a CSV file."""
+    _import("volunteers", path)
+
+
+@import_cli.command("aeds")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_aeds(path: Path) -> None:
+    """Import AEDs from a CSV of OSM tags or an OSM GeoJSON export."""
+    _import("AEDs", path)
+
+
+def register(app: Flask) -> None:
+    """Attach the commands to an app."""
+    app.cli.add_command(import_cli)
