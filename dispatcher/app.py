@@ -9,8 +9,9 @@ from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app
+from flask import Flask
 
+from dispatcher import current
 from dispatcher.clock import Clock, SystemClock
 from dispatcher.config import load_config
 from dispatcher.domain.policy import Policy
@@ -44,7 +45,7 @@ def create_app(
     _configure_logging(settings.log_level)
 
     engine = make_engine(settings.database_url)
-    rt = app.extensions["dispatcher"] = Runtime(
+    rt = current.attach(app, Runtime(
         settings=settings,
         engine=engine,
         sessions=make_sessionmaker(engine),
@@ -54,7 +55,7 @@ def create_app(
         timezone=ZoneInfo(settings.timezone),
         queue=queue if queue is not None else build_queue(settings.queue, app.instance_path),
         poster=poster if poster is not None else HttpPoster(settings.events.timeout_s),
-    )
+    ))
 
     from dispatcher import cli
     from dispatcher.jobs import tasks
@@ -78,7 +79,3 @@ def _configure_logging(level: str) -> None:
     for noisy in ("twilio.http_client", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-
-def runtime() -> Runtime:
-    """Return the runtime of the current Flask app (for views and commands)."""
-    return current_app.extensions["dispatcher"]

@@ -69,7 +69,7 @@ LAYERS = [
     ("conversation", {"conversation"}),
     ("privacy and drills", {"privacy", "drills"}),
     ("jobs", {"jobs"}),
-    ("entry points", {"__init__", "app", "web", "cli"}),
+    ("entry points", {"__init__", "current", "app", "web", "cli"}),
 ]
 LEVEL = {part: level for level, (_, parts) in enumerate(LAYERS) for part in parts}
 FRAMEWORKS = {"flask", "werkzeug", "sqlalchemy", "alembic"}

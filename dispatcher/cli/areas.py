@@ -9,9 +9,9 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from dispatcher.app import runtime
 from dispatcher.areas.directory import replace_areas
 from dispatcher.areas.files import read_areas
+from dispatcher.current import runtime
 from dispatcher.domain import hours
 from dispatcher.store.models import ServiceArea
 from geo import area_m2, check_coordinates, polygon_shape

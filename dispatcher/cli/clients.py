@@ -7,8 +7,8 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from dispatcher.app import runtime
 from dispatcher.control_rooms import clients
+from dispatcher.current import runtime
 from dispatcher.store.models import Client
 
 clients_cli = AppGroup("clients", help="Control-room clients.")

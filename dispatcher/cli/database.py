@@ -6,7 +6,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from dispatcher.app import runtime
+from dispatcher.current import runtime
 from dispatcher.store.db import upgrade
 
 db_cli = AppGroup("db", help="Database schema.")

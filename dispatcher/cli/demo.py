@@ -14,8 +14,8 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from dispatcher.app import runtime
 from dispatcher.control_rooms import clients
+from dispatcher.current import runtime
 from dispatcher.drills import demo
 from dispatcher.store.models import Client
 

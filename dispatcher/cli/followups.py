@@ -8,7 +8,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from dispatcher.app import runtime
+from dispatcher.current import runtime
 from dispatcher.errors import UnknownFollowUp
 from dispatcher.incidents import followup
 

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from dispatcher.aeds import imports as aed_imports
-from dispatcher.app import runtime
+from dispatcher.current import runtime
 from dispatcher.responders import imports as volunteer_imports
 
 import_cli = AppGroup("import", help="Import volunteers and AEDs.")

@@ -9,8 +9,8 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
-from dispatcher.app import runtime
 from dispatcher.conversation import inbound
+from dispatcher.current import runtime
 from dispatcher.errors import InvalidPayload
 from dispatcher.responders.registry import normalise_phone
 from dispatcher.store.models import Message, Responder

@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from werkzeug.serving import make_server
 
-from dispatcher.app import runtime
+from dispatcher.current import runtime
 from dispatcher.jobs import sweeper, tasks
 from dispatcher.runtime import Runtime
 

@@ -6,7 +6,7 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-from dispatcher.app import runtime
+from dispatcher.current import runtime
 from dispatcher.privacy import retention
 
 

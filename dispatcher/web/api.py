@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from dispatcher.app import runtime
 from dispatcher.control_rooms import clients
+from dispatcher.current import runtime
 from dispatcher.errors import UnsupportedMediaType
 from dispatcher.incidents import intake, status
 from dispatcher.responders import positions

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from dispatcher.app import runtime
 from dispatcher.control_rooms import clients
+from dispatcher.current import runtime
 from dispatcher.incidents import followup
 
 bp = Blueprint("followups", __name__, url_prefix="/api/v1")

@@ -13,8 +13,8 @@ import uuid
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from sqlalchemy import func, or_, select
 
-from dispatcher.app import runtime
 from dispatcher.conversation import inbound
+from dispatcher.current import runtime
 from dispatcher.store.models import Message, Responder
 
 bp = Blueprint("phones", __name__, url_prefix="/phones", template_folder="templates")

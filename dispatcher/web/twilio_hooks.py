@@ -8,8 +8,8 @@ from flask import Blueprint, Response, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from dispatcher.app import runtime
 from dispatcher.conversation import inbound
+from dispatcher.current import runtime
 from dispatcher.incidents import delivery
 
 log = logging.getLogger(__name__)
