@@ -25,6 +25,9 @@ from dispatcher.sms.fake import RecordingSender
 from dispatcher.store.db import make_engine, upgrade
 from dispatcher.store.models import Base
 from tests.builders import make_control_room, runner_for, twilio_settings
+from tests.support.fake_twilio import FakeTwilio
+from tests.support.services import require_redis
+from tests.support.stack import build_app, close_app, settings_for
 
 POSTGRES_URL = os.environ.get(
     "DISPATCHER_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test"
@@ -235,3 +238,28 @@ def shared_data():
 def unique():
     """Return a fresh short id for names that must not repeat."""
     return lambda prefix="x": f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def fake():
+    """The fake Twilio, answering after a short latency."""
+    with FakeTwilio(latency_s=0.05) as fake:
+        yield fake
+
+
+@pytest.fixture
+def stack(db_url, tmp_path, unique, fake):
+    """Build apps on the test's setup: SQLite + SQLite queue, or PostgreSQL + Redis."""
+    sqlite = db_url.startswith("sqlite")
+    queue_url = f"sqlite:///{tmp_path / 'queue.db'}" if sqlite else require_redis()
+    name, apps = unique("queue"), []
+
+    def build(queue_url=queue_url, **overrides):
+        settings = settings_for(db_url, queue_url, name, **overrides)
+        app = build_app(settings, fake)
+        apps.append(app)
+        return app, app.extensions["dispatcher"], settings
+
+    yield build
+    for app in apps:
+        close_app(app)

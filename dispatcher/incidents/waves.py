@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatcher.alerts import lifecycle
+from dispatcher.alerts import claims, lifecycle
 from dispatcher.domain import policy as rules
 from dispatcher.domain import roles
 from dispatcher.domain.templates import render_alert
@@ -60,20 +59,26 @@ def alert_wave(
     found = [c for c in found if c.responder_id not in already]
     chosen: list[rules.Candidate] = []
     skipped: dict[str, int] = {}
+    on = local_now.date()
     for start in range(0, len(found), CANDIDATE_CHUNK):
         chunk = found[start : start + CANDIDATE_CHUNK]
-        volunteers = volunteers_for(session, [c.responder_id for c in chunk], now,
-                                    policy.rest_after_incident)
-        picked, passed = rules.select_wave(
-            policy,
-            chunk,
-            volunteers,
-            on=local_now.date(),
-            now=now,
-            already_alerted=len(already),
-            in_wave=len(chosen),
-        )
-        chosen += picked
+        volunteers = claims.volunteers_for(session, [c.responder_id for c in chunk], now,
+                                           policy.rest_after_incident)
+        while True:
+            picked, passed = rules.select_wave(
+                policy, chunk, volunteers, on=on, now=now, already_alerted=len(already),
+                in_wave=len(chosen),
+            )
+            # Others may be alerting the same volunteers this moment: each is claimed under
+            # a lock and checked again, and one lost is replaced by the next best.
+            won, lost = claims.claim(session, policy, picked, now=now, on=on)
+            chosen += won
+            if not lost:
+                break
+            for reason, count in lost.items():
+                skipped[reason] = skipped.get(reason, 0) + count
+            taken = {c.responder_id for c in picked}
+            chunk = [c for c in chunk if c.responder_id not in taken]
         for reason, count in passed.items():
             skipped[reason] = skipped.get(reason, 0) + count
         if len(chosen) >= policy.wave_size or len(already) + len(chosen) >= policy.max_alerted:
@@ -96,79 +101,6 @@ def alert_wave(
     if chosen:
         incident.dispatch_status, incident.reason = ALERTING, None
     return len(chosen)
-
-
-def volunteers_for(
-    session: Session, responder_ids: Iterable[int], now: datetime,
-    rest: timedelta = timedelta(hours=4),
-) -> dict[int, rules.Volunteer]:
-    """Load what eligibility and ranking need for these volunteers, in four set queries.
-
-    `rest` is how far back an incident they went to counts (the policy's rest period).
-    Alerts that never reached a volunteer count neither towards fatigue nor as their
-    latest alert.
-    """
-    ids = list(responder_ids)
-    engaged = set(
-        session.scalars(
-            select(Alert.responder_id)
-            .join(Incident, Incident.id == Alert.incident_id)
-            .where(
-                Alert.responder_id.in_(ids),
-                Alert.state.in_(lifecycle.ENGAGED),
-                Incident.state == "open",
-            )
-        )
-    )
-    day_ago = now - timedelta(hours=24)
-    recent = {
-        rid: (int(count or 0), last)
-        for rid, count, last in session.execute(
-            select(
-                Alert.responder_id,
-                func.sum(case((Alert.created_at >= day_ago, 1), else_=0)),
-                func.max(Alert.created_at),
-            )
-            .where(Alert.responder_id.in_(ids), Alert.state != lifecycle.FAILED)
-            .group_by(Alert.responder_id)
-        ).all()
-    }
-    # They rest from the end of the incident they went to (or from their YES, while the
-    # incident has not been ended).
-    ended = func.coalesce(Incident.closed_at, Alert.responded_at)
-    went = dict(
-        session.execute(
-            select(Alert.responder_id, func.max(ended))
-            .join(Incident, Incident.id == Alert.incident_id)
-            .where(Alert.responder_id.in_(ids), Alert.role.is_not(None),
-                   Alert.responded_at.is_not(None), ended >= now - rest)
-            .group_by(Alert.responder_id)
-        ).all()
-    )
-    return {
-        r.id: rules.Volunteer(
-            id=r.id,
-            birth_year=r.birth_year,
-            cert_expires=r.cert_expires,
-            status=r.status,
-            paused_until=r.paused_until,
-            engaged=r.id in engaged,
-            alerts_24h=recent.get(r.id, (0, None))[0],
-            travel_mode=r.travel_mode,
-            last_alerted_at=_aware(recent.get(r.id, (0, None))[1]),
-            last_went_at=_aware(went.get(r.id)),
-        )
-        for r in session.scalars(select(Responder).where(Responder.id.in_(ids)))
-    }
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """Read an aggregate time as aware UTC (SQLite gives aggregates back as naive text)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _alert(

@@ -14,43 +14,15 @@ import pytest
 
 from tests.builders import alert_states, create_incident, make_control_room, make_volunteer
 from tests.support.consumer import consuming, eventually, spawn, stop
-from tests.support.fake_twilio import Answer, FakeTwilio
-from tests.support.services import RedisServer, require_redis
+from tests.support.fake_twilio import Answer
+from tests.support.services import RedisServer
 from tests.support.stack import (
     alert_messages,
-    build_app,
     close_app,
-    settings_for,
     status_of,
 )
 
 CONCURRENCY = 4
-
-
-@pytest.fixture
-def fake():
-    """The fake Twilio, answering after a short latency."""
-    with FakeTwilio(latency_s=0.05) as fake:
-        yield fake
-
-
-@pytest.fixture
-def stack(db_url, tmp_path, unique, fake):
-    """Build apps on the test's setup: SQLite + SQLite queue, or PostgreSQL + Redis."""
-    sqlite = db_url.startswith("sqlite")
-    queue_url = f"sqlite:///{tmp_path / 'queue.db'}" if sqlite else require_redis()
-    name, apps = unique("queue"), []
-
-    def build(queue_url=queue_url, **overrides):
-        settings = settings_for(db_url, queue_url, name, SEND_CONCURRENCY=CONCURRENCY,
-                                **overrides)
-        app = build_app(settings, fake)
-        apps.append(app)
-        return app, app.extensions["dispatcher"], settings
-
-    yield build
-    for app in apps:
-        close_app(app)
 
 
 def all_sent(rt, count: int):
