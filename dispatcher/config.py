@@ -25,7 +25,16 @@ DEFAULTS: dict[str, Any] = {
     "TWILIO_FROM": "",
     "TWILIO_MESSAGING_SERVICE_SID": "",
     "TWILIO_TIMEOUT_S": 5.0,
+    # The whole of one call, however slowly the answer comes; at most half of SEND_LEASE_S.
+    "TWILIO_DEADLINE_S": 10.0,
     "TWILIO_VALIDITY_PERIOD_S": 120,
+    # A second provider for while the first is down: "" (none) or "46elks".
+    "SMS_FAILOVER_BACKEND": "",
+    "ELKS_USERNAME": "",
+    "ELKS_PASSWORD": "",
+    "ELKS_FROM": "",
+    "ELKS_TIMEOUT_S": 5.0,
+    "ELKS_DEADLINE_S": 10.0,
     # The URL Twilio and control rooms see; signatures are checked against it.
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
     # Where a phone number without a country code is taken to be.

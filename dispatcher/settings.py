@@ -19,7 +19,19 @@ class TwilioSettings:
     sender: str
     messaging_service_sid: str
     timeout_s: float
+    deadline_s: float
     validity_period_s: int | None
+
+
+@dataclass(frozen=True)
+class ElksSettings:
+    """How to reach 46elks, the second provider: credentials, the sender, the call's bounds."""
+
+    username: str
+    password: str
+    sender: str
+    timeout_s: float
+    deadline_s: float
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,7 @@ class Settings:
 
     database_url: str | None
     sms_backend: str
+    sms_failover_backend: str
     public_base_url: str
     timezone: str
     signature_tolerance: timedelta
@@ -83,6 +96,7 @@ class Settings:
     secret_key: str
     log_level: str
     twilio: TwilioSettings
+    elks: ElksSettings
     sending: SendingSettings
     queue: QueueSettings
     events: EventSettings
@@ -95,9 +109,11 @@ class Settings:
         """Build the typed groups from the flat mapping `load_config` returns."""
         v = dict(values)
         base = str(v["PUBLIC_BASE_URL"]).rstrip("/")
+        lease = timedelta(seconds=float(v["SEND_LEASE_S"]))
         return cls(
             database_url=v["DATABASE_URL"] or None,
             sms_backend=str(v["SMS_BACKEND"]),
+            sms_failover_backend=str(v["SMS_FAILOVER_BACKEND"] or ""),
             public_base_url=base,
             timezone=str(v["TIMEZONE"]),
             signature_tolerance=timedelta(seconds=float(v["SIGNATURE_TOLERANCE_S"])),
@@ -110,13 +126,21 @@ class Settings:
                 sender=str(v["TWILIO_FROM"]),
                 messaging_service_sid=str(v["TWILIO_MESSAGING_SERVICE_SID"]),
                 timeout_s=float(v["TWILIO_TIMEOUT_S"]),
+                deadline_s=call_deadline(float(v["TWILIO_DEADLINE_S"]), lease),
                 # 0 means "Twilio's default": none is sent.
                 validity_period_s=int(v["TWILIO_VALIDITY_PERIOD_S"]) or None,
+            ),
+            elks=ElksSettings(
+                username=str(v["ELKS_USERNAME"]),
+                password=str(v["ELKS_PASSWORD"]),
+                sender=str(v["ELKS_FROM"]),
+                timeout_s=float(v["ELKS_TIMEOUT_S"]),
+                deadline_s=call_deadline(float(v["ELKS_DEADLINE_S"]), lease),
             ),
             sending=SendingSettings(
                 status_callback=base + "/sms/status",
                 concurrency=int(v["SEND_CONCURRENCY"]),
-                lease=timedelta(seconds=float(v["SEND_LEASE_S"])),
+                lease=lease,
             ),
             queue=QueueSettings(
                 url=str(v["QUEUE_URL"] or ""),
@@ -143,6 +167,17 @@ class Settings:
             ),
             values=v,
         )
+
+
+def call_deadline(configured_s: float, lease: timedelta) -> float:
+    """Return a provider call's total deadline: as configured, but at most half the lease.
+
+    A send that outlives its lease is handed out again and may go twice; half leaves the
+    other half for claiming the message and recording the provider's id.
+    """
+    if configured_s <= 0:
+        raise ValueError(f"a provider call's deadline must be positive, not {configured_s}")
+    return min(configured_s, lease.total_seconds() / 2)
 
 
 def load_settings(

@@ -6,14 +6,20 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from dispatcher.settings import Settings
+from dispatcher.sms.codes import ACCOUNT_ERRORS, NUMBER_ERRORS
 
-__all__ = ["OPTED_OUT", "PERMANENT_ERRORS", "ProviderMessage", "SmsSender", "address_for",
+__all__ = ["ACCOUNT_ERRORS", "FAILOVER_BACKENDS", "OPTED_OUT", "PERMANENT_ERRORS",
+           "ProviderMessage", "SmsSender", "address_for", "build_failover_sender",
            "build_sender"]
 
-# Provider error codes that no retry can fix: opted out, invalid number, not a mobile.
-# They mean the same whether the send is refused at once or a delivery report says so.
+# Provider error codes that no retry can fix, for this number: opted out, not a valid
+# number, not a mobile, unknown to every carrier, a landline... (the `number` kind of
+# dispatcher.sms.codes). They mean the same whether the send is refused at once or a
+# delivery report says so. ACCOUNT_ERRORS are the account's or sender's: every number
+# fails alike, and no volunteer is to blame.
 OPTED_OUT = 21610
-PERMANENT_ERRORS = frozenset({OPTED_OUT, 21211, 21614})
+PERMANENT_ERRORS = NUMBER_ERRORS
+FAILOVER_BACKENDS = ("", "46elks")
 
 
 @dataclass(frozen=True)
@@ -52,3 +58,16 @@ def build_sender(settings: Settings) -> SmsSender:
         pool = settings.sending.concurrency * settings.queue.workers
         return TwilioSender.from_settings(settings.twilio, pool_size=pool)
     raise ValueError(f"DISPATCHER_SMS_BACKEND must be 'outbox' or 'twilio', not {backend!r}")
+
+
+def build_failover_sender(settings: Settings) -> SmsSender | None:
+    """Build the second provider SMS_FAILOVER_BACKEND selects, or None when there is none."""
+    backend = settings.sms_failover_backend
+    if backend == "":
+        return None
+    if backend == "46elks":
+        from dispatcher.sms.elks import ElksSender
+
+        pool = settings.sending.concurrency * settings.queue.workers
+        return ElksSender.from_settings(settings.elks, pool_size=pool)
+    raise ValueError(f"DISPATCHER_SMS_FAILOVER_BACKEND must be '' or '46elks', not {backend!r}")
