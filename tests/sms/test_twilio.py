@@ -15,6 +15,7 @@ from twilio.http.response import Response
 from dispatcher.errors import SmsSendError
 from dispatcher.settings import load_settings
 from dispatcher.sms import ProviderMessage, build_sender
+from dispatcher.sms.deadline import DeadlineSession
 from dispatcher.sms.outbox import OutboxSender
 from dispatcher.sms.twilio import TwilioSender
 
@@ -192,6 +193,17 @@ def test_the_sdk_http_client_gets_the_configured_timeout_when_none_is_injected()
 
     assert isinstance(twilio._client.http_client, TwilioHttpClient)
     assert twilio._client.http_client.timeout == 2.5
+
+
+def test_the_sdk_http_client_bounds_each_call_by_the_configured_deadline():
+    settings = load_settings({"TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN,
+                              "TWILIO_FROM": "+15005550006", "TWILIO_DEADLINE_S": 7.5},
+                             environ={})
+
+    twilio = TwilioSender.from_settings(settings.twilio)
+
+    assert isinstance(twilio._client.http_client.session, DeadlineSession)
+    assert twilio._client.http_client.session.deadline_s == 7.5
 
 
 @pytest.mark.parametrize(
