@@ -1,17 +1,13 @@
-"""Outgoing SMS: written as rows with the change that causes them, then handed to the provider."""
+"""Outgoing SMS as rows: written with the change that causes them, withdrawn when unsent."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from dispatcher.alerts import lifecycle
-from dispatcher.errors import SmsSendError
 from dispatcher.queue import ring
 from dispatcher.runtime import Runtime
 from dispatcher.sms import address_for
@@ -42,112 +38,6 @@ def queue_message(
     session.flush()
     ring(session, "deliver", message.id)
     return message
-
-
-def claim(rt: Runtime, message_ids: Iterable[int]) -> list[Message]:
-    """Claim messages for sending (-> sending) in one transaction; return those won, by id.
-
-    A message is won when it is queued, or when a claim on it has outlived its lease (the
-    worker that held it died) and it still has no provider id: a message the provider has
-    taken is never handed over again.
-    """
-    ids = sorted(set(message_ids))
-    if not ids:
-        return []
-    now = rt.clock.now()
-    with rt.transaction() as session:
-        won = session.scalars(
-            update(Message)
-            .where(Message.id.in_(ids), _claimable(rt, now))
-            .values(status="sending", updated_at=now)
-            .returning(Message.id)
-        ).all()
-        query = select(Message).where(Message.id.in_(won)).order_by(Message.id)
-        return list(session.scalars(query))
-
-
-def deliver(rt: Runtime, message_ids: Iterable[int]) -> list[tuple[int, SmsSendError]]:
-    """Hand messages to the SMS provider, several at once; record its answers; return failures.
-
-    Messages are claimed as a sender is free for them, in id order, so a claim's lease
-    starts with its send and at most SEND_CONCURRENCY messages are with the provider and
-    unrecorded at any moment: all a killed worker can leave to be sent twice. What a
-    failure means for the alert is decided by the caller (`delivery.send`).
-    """
-    with rt.transaction() as session:
-        waiting = list(session.scalars(
-            select(Message.id)
-            .where(Message.id.in_(sorted(set(message_ids))), _claimable(rt, rt.clock.now()))
-            .order_by(Message.id)
-        ))
-    callback = rt.settings.sending.status_callback
-    width = max(1, min(rt.settings.sending.concurrency, len(waiting)))
-    failures: list[tuple[int, SmsSendError] | None] = []
-    if width == 1:
-        for message_id in waiting:
-            failures += [_send_one(rt, m, callback) for m in claim(rt, [message_id])]
-        return [f for f in failures if f is not None]
-    with ThreadPoolExecutor(width, thread_name_prefix="sms") as pool:
-        running: set[Future] = set()
-        while waiting or running:
-            free = width - len(running)
-            if waiting and free:
-                batch, waiting = waiting[:free], waiting[free:]
-                running |= {pool.submit(_send_one, rt, m, callback) for m in claim(rt, batch)}
-            if running:
-                done, running = wait(running, return_when=FIRST_COMPLETED)
-                failures += [_outcome(future) for future in done]
-    return [f for f in failures if f is not None]
-
-
-def _outcome(future: Future) -> tuple[int, SmsSendError] | None:
-    """Return a send's failure; a send that crashed is logged and left to the sweeper."""
-    try:
-        return future.result()
-    except Exception:  # noqa: BLE001 - one crash must not hide the other sends' failures
-        # Its claim lapses after the lease, and the sweeper hands it out again.
-        log.exception("a send crashed before its outcome was recorded")
-        return None
-
-
-def _claimable(rt: Runtime, now: datetime):
-    """Return the condition of a message that may be claimed now."""
-    lease = rt.settings.sending.lease
-    return (
-        Message.sid.is_(None) & (Message.direction == "out")
-        & ((Message.status == "queued")
-           | ((Message.status == "sending") & (Message.updated_at <= now - lease)))
-    )
-
-
-def _send_one(rt: Runtime, message: Message, callback: str) -> tuple[int, SmsSendError] | None:
-    """Send one claimed message and record the answer; return the failure, if any."""
-    try:
-        result = rt.sms.send(message.address, message.body, status_callback=callback)
-    except SmsSendError as exc:
-        _record_failure(rt, message.id, exc)
-        return message.id, exc
-    except Exception as exc:  # noqa: BLE001 - an adapter bug must not strand the message
-        log.exception("sms %s: the provider adapter failed unexpectedly", message.id)
-        error = SmsSendError(f"provider adapter failed: {type(exc).__name__}")
-        _record_failure(rt, message.id, error)
-        return message.id, error
-    with rt.transaction() as session:
-        row = session.get(Message, message.id)
-        # Our "queued" means not yet handed over; whatever the provider calls it, it has it now.
-        status = "delivered" if result.status == "delivered" else "sent"
-        row.sid, row.status, row.updated_at = result.sid, status, rt.clock.now()
-        if row.alert_id and row.purpose == "alert":
-            lifecycle.mark_sent(session, row.alert_id, rt.clock.now())
-    return None
-
-
-def _record_failure(rt: Runtime, message_id: int, exc: SmsSendError) -> None:
-    """Mark a message failed with the provider's error code."""
-    log.warning("sms %s not sent: %s", message_id, exc.message)
-    with rt.transaction() as session:
-        row = session.get(Message, message_id)
-        row.status, row.error_code, row.updated_at = "failed", exc.provider_code, rt.clock.now()
 
 
 def cancel_queued(session: Session, alert_ids: Iterable[int]) -> int:

@@ -6,7 +6,7 @@ import threading
 
 from sqlalchemy import func, select
 
-from dispatcher.messaging import outbound
+from dispatcher.messaging import outbound, sending
 from dispatcher.sms import ProviderMessage
 from dispatcher.store.models import Message
 from tests.builders import make_volunteer
@@ -52,7 +52,7 @@ def test_no_more_messages_are_claimed_than_there_are_senders(make_app, queue):
     ids = queue_many(rt, queue, 10)
     rt.sms = sender = CountingSender(rt)
 
-    assert outbound.deliver(rt, ids) == []
+    assert sending.deliver(rt, ids) == []
 
     assert len(sender.sent) == 10
     assert max(sender.claimed_at_send) <= 3
@@ -78,15 +78,15 @@ def test_sends_are_with_the_provider_together_up_to_the_concurrency(make_app, qu
     ids = queue_many(rt, queue, 8)
     rt.sms = MeetingSender(4)
 
-    assert outbound.deliver(rt, ids) == []  # two rounds of four, each met in full
+    assert sending.deliver(rt, ids) == []  # two rounds of four, each met in full
 
 
 def test_a_message_already_claimed_elsewhere_is_left_to_its_claimer(rt, sms, queue):
     [message_id] = queue_many(rt, queue, 1)
-    [claimed] = outbound.claim(rt, [message_id])
+    [claimed] = sending.claim(rt, [message_id])
 
-    assert outbound.deliver(rt, [message_id]) == []
-    assert outbound.claim(rt, [message_id]) == []
+    assert sending.deliver(rt, [message_id]) == []
+    assert sending.claim(rt, [message_id]) == []
     assert sms.sent == [] and claimed.status == "sending"
 
 
