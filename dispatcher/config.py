@@ -88,6 +88,10 @@ DEFAULTS: dict[str, Any] = {
     "SEND_LEASE_S": 30,
     # Seconds between sweeps for stuck messages and overdue timers, events and follow-ups.
     "SWEEP_INTERVAL_S": 5,
+    # Inbound SMS and delivery reports are stored first, then processed by a job: a failed
+    # try is tried again after this, doubling, and given up (logged at ERROR) after the maximum.
+    "INBOUND_RETRY_S": 10,
+    "INBOUND_MAX_ATTEMPTS": 5,
     # Events back to the control room: first retry after this, doubling up to the cap,
     # and given up after the maximum age.
     "EVENTS_TIMEOUT_S": 5.0,

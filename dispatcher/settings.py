@@ -55,6 +55,18 @@ class QueueSettings:
 
 
 @dataclass(frozen=True)
+class InboundSettings:
+    """How stored inbound SMS and delivery reports are processed: retries and when to give up."""
+
+    retry: timedelta
+    max_attempts: int
+
+    def backoff(self, attempt: int) -> timedelta:
+        """Return how long after its attempt number `attempt` a row is tried again."""
+        return self.retry * 2 ** min(max(attempt - 1, 0), 10)
+
+
+@dataclass(frozen=True)
 class EventSettings:
     """How events are pushed back to a control room: the bound of a call, retries, give-up."""
 
@@ -99,6 +111,7 @@ class Settings:
     elks: ElksSettings
     sending: SendingSettings
     queue: QueueSettings
+    inbound: InboundSettings
     events: EventSettings
     conversation: ConversationSettings
     retention: RetentionSettings
@@ -148,6 +161,10 @@ class Settings:
                 workers=int(v["QUEUE_WORKERS"]),
                 poll_max_s=float(v["QUEUE_POLL_MAX_S"]),
                 sweep_interval=timedelta(seconds=float(v["SWEEP_INTERVAL_S"])),
+            ),
+            inbound=InboundSettings(
+                retry=timedelta(seconds=float(v["INBOUND_RETRY_S"])),
+                max_attempts=int(v["INBOUND_MAX_ATTEMPTS"]),
             ),
             events=EventSettings(
                 timeout_s=float(v["EVENTS_TIMEOUT_S"]),

@@ -1,4 +1,7 @@
-"""A volunteer's text in: store it once, read what it means, and route it to its use case.
+"""A volunteer's text in: store it once, then read what it means and route it to its use case.
+
+The webhook only stores the text (`receive`); the `reply` job acts on it (`process`), once,
+and a failure leaves it for the sweeper to try again (`store.inbox`).
 
 What a reply means is the pure grammar's call (`domain.replies`); what is done about it is
 decided by the handler its intent is routed to in ROUTES: the volunteer's own standing
@@ -17,6 +20,8 @@ from sqlalchemy.orm import Session
 from dispatcher.conversation import account, answers
 from dispatcher.domain.replies import Reply, parse_reply
 from dispatcher.runtime import Runtime
+from dispatcher.sms import address_for
+from dispatcher.store import inbox
 from dispatcher.store.models import Message, Responder
 
 log = logging.getLogger(__name__)
@@ -47,27 +52,60 @@ def find_responder(session: Session, address: str, region: str) -> Responder | N
 
 
 def receive(rt: Runtime, *, sid: str, address: str, body: str, provider: str) -> bool:
-    """Apply one inbound SMS exactly once; False for a repeat or an unknown sender."""
+    """Store one inbound SMS in its own transaction, then ring for it to be acted on.
+
+    Returns False for a MessageSid stored before. Raises when it could not be stored, so
+    the webhook can answer 5xx and Twilio try its fallback URL. A text from a number that is
+    no volunteer's is kept without number or text, only as a sign that it came.
+    """
+    message_id = store(rt, sid=sid, address=address, body=body, provider=provider)
+    if message_id is None:
+        return False
+    if message_id:
+        inbox.ring(rt.queue, "reply", message_id)
+    return True
+
+
+def store(rt: Runtime, *, sid: str, address: str, body: str, provider: str) -> int | None:
+    """Write an inbound SMS once; return its id, 0 when there is nothing to act on, None
+    for a repeat."""
+    now = rt.clock.now()
     try:
         with rt.transaction() as session:
             if session.scalar(select(Message.id).where(Message.sid == sid)) is not None:
-                return False
+                return None
             responder = find_responder(session, address, rt.settings.conversation.default_region)
+            record = Message(direction="in", provider=provider, sid=sid, status="received",
+                             created_at=now, updated_at=now)
             if responder is None:
-                log.info("inbound SMS from an unregistered number ignored")
-                return False
-            now = rt.clock.now()
-            record = Message(
-                direction="in", channel=responder.channel, address=address, body=body[:1600],
-                purpose="reply", responder_id=responder.id, provider=provider, sid=sid,
-                status="received", created_at=now, updated_at=now,
-            )
+                log.info("inbound SMS from an unregistered number kept without number or text")
+                record.channel, record.address, record.body = "sms", "", ""
+                record.purpose, record.processed_at = "inbound", now
+            else:
+                channel = "whatsapp" if address.startswith("whatsapp:") else "sms"
+                record.channel, record.address = channel, address_for(responder.phone, channel)
+                record.body = body.replace("\x00", "")[:1600]
+                record.purpose, record.responder_id = "reply", responder.id
             session.add(record)
             session.flush()
-            route(rt, session, responder, parse_reply(body), record)
+            return 0 if responder is None else record.id
     except IntegrityError:
-        return False  # the same MessageSid arrived twice at once; the other one applied it
-    return True
+        return None  # the same MessageSid arrived twice at once; the other one stored it
+
+
+def process(rt: Runtime, message_id: int) -> bool:
+    """Act on a stored inbound SMS exactly once (the `reply` job); True when this call did."""
+
+    def act(session: Session, record: Message) -> bool:
+        responder = session.get(Responder, record.responder_id) if record.responder_id else None
+        if responder is not None:
+            route(rt, session, responder, parse_reply(record.body), record)
+        record.updated_at = rt.clock.now()
+        return True
+
+    done = inbox.process_once(rt.transaction, rt.clock.now, rt.settings.inbound, Message,
+                              message_id, act)
+    return done is not inbox.SKIPPED
 
 
 def route(rt: Runtime, session: Session, responder: Responder, reply: Reply,

@@ -6,13 +6,17 @@ import logging
 from collections.abc import Iterable
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from dispatcher.alerts import lifecycle
 from dispatcher.incidents import records, waves
-from dispatcher.messaging import outbound
+from dispatcher.messaging import outbound, sending
 from dispatcher.runtime import Runtime
 from dispatcher.sms import OPTED_OUT, PERMANENT_ERRORS
+from dispatcher.store import inbox
 from dispatcher.store.models import Alert, Message, Responder
+from dispatcher.store.reports import DeliveryReport
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +31,7 @@ def send(rt: Runtime, message_ids: Iterable[int]) -> int:
 
     A failure may queue a retry or a replacement, whose doorbell rings a new delivery.
     """
-    failures = outbound.deliver(rt, message_ids)
+    failures = sending.deliver(rt, message_ids)
     for message_id, error in failures:
         try:
             _after_failure(rt, message_id, error.provider_code, error.permanent)
@@ -38,25 +42,72 @@ def send(rt: Runtime, message_ids: Iterable[int]) -> int:
 
 
 def receive_status(rt: Runtime, sid: str, status: str, error_code: int | None) -> bool:
-    """Apply a provider's delivery report; return False for an unknown SID or a stale report."""
-    status = status.lower()
-    if status not in RANK:
+    """Store a provider's delivery report, then ring for it to be applied.
+
+    Returns False for a report not stored: an unknown status word, or one stored before.
+    Raises when it could not be stored, so the webhook can answer 5xx.
+    """
+    report_id = store_report(rt, sid, status, error_code)
+    if report_id is None:
         return False
-    with rt.transaction() as session:
-        message = session.scalars(
-            select(Message).where(Message.sid == sid).with_for_update()
-        ).one_or_none()
-        if message is None or RANK[status] <= RANK.get(message.status, 0):
-            return False
-        message.status, message.updated_at = status, rt.clock.now()
-        message.error_code = error_code or message.error_code
-        if status == "delivered" and message.purpose == "alert" and message.alert_id:
-            lifecycle.mark_delivered(session.get(Alert, message.alert_id), rt.clock.now())
-        message_id = message.id
+    inbox.ring(rt.queue, "report", report_id)
+    return True
+
+
+def store_report(rt: Runtime, sid: str, status: str, error_code: int | None) -> int | None:
+    """Write a delivery report once per SID and status; return its id, None when not stored."""
+    status = status.lower()
+    if status not in RANK or not sid:
+        return None
+    try:
+        with rt.transaction() as session:
+            if session.scalar(select(DeliveryReport.id).where(
+                    DeliveryReport.sid == sid, DeliveryReport.status == status)) is not None:
+                return None
+            report = DeliveryReport(sid=sid, status=status, error_code=error_code,
+                                    received_at=rt.clock.now())
+            session.add(report)
+            session.flush()
+            return report.id
+    except IntegrityError:
+        return None  # the same report arrived twice at once; the other one stored it
+
+
+def apply_report(rt: Runtime, report_id: int) -> bool:
+    """Apply a stored delivery report once (the `report` job); False for a stale one.
+
+    A report never moves a message backwards, so reports stored out of order end in the
+    same state. One whose SID is not recorded yet (the provider can report before the send
+    is) is tried again while that is likely, then ignored.
+    """
+    applied = inbox.process_once(rt.transaction, rt.clock.now, rt.settings.inbound,
+                                 DeliveryReport, report_id, lambda s, r: _apply(rt, s, r))
+    if applied is inbox.SKIPPED or applied is None:
+        return False
+    message_id, status, error_code = applied
     if status in FAILED:
         # 30003 (unreachable) and other delivery failures are worth one more try.
         _after_failure(rt, message_id, error_code, error_code in PERMANENT_ERRORS)
     return True
+
+
+def _apply(rt: Runtime, session: Session, report: DeliveryReport):
+    """Move the message on as a report says; return what a failure needs, None if stale."""
+    status, error_code = report.status, report.error_code
+    message = session.scalars(
+        select(Message).where(Message.sid == report.sid).with_for_update()
+    ).one_or_none()
+    if message is None:
+        if report.received_at > rt.clock.now() - rt.settings.sending.lease:
+            raise inbox.Later
+        return None
+    if RANK[status] <= RANK.get(message.status, 0):
+        return None
+    message.status, message.updated_at = status, rt.clock.now()
+    message.error_code = error_code or message.error_code
+    if status == "delivered" and message.purpose == "alert" and message.alert_id:
+        lifecycle.mark_delivered(session.get(Alert, message.alert_id), rt.clock.now())
+    return message.id, status, error_code
 
 
 def _mark_unreachable(responder: Responder, code: int | None, now) -> None:

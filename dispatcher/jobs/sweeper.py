@@ -1,10 +1,11 @@
 """The sweeper: finds work whose doorbell was lost and rings again.
 
 The database holds every piece of work: messages not yet with the provider, wave
-deadlines, undelivered events and due follow-ups. A doorbell can be lost (the queue was
-down, a worker died mid-job, a restart dropped a schedule), so every few seconds the
-sweeper looks for work that is overdue and rings for it again. Each job checks the
-database before acting, so a ring too many does nothing.
+deadlines, undelivered events, due follow-ups, and inbound SMS and delivery reports not
+yet processed or due to be tried again. A doorbell can be lost (the queue was down, a
+worker died mid-job, a restart dropped a schedule), so every few seconds the sweeper looks
+for work that is overdue and rings for it again. Each job checks the database before
+acting, so a ring too many does nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from sqlalchemy import select
 
 from dispatcher.control_rooms import events
 from dispatcher.runtime import Runtime
+from dispatcher.store import inbox
 from dispatcher.store.models import Incident, Message
+from dispatcher.store.reports import DeliveryReport
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,12 @@ def overdue(rt: Runtime) -> list[tuple[str, tuple]]:
             )
         ):
             jobs.append(("follow_up", (incident_id,)))
+        for message_id in inbox.due(session, Message, Message.created_at,
+                                    Message.direction == "in", now=now, idle=idle):
+            jobs.append(("reply", (message_id,)))
+        for report_id in inbox.due(session, DeliveryReport, DeliveryReport.received_at,
+                                   now=now, idle=idle):
+            jobs.append(("report", (report_id,)))
     return jobs
 
 

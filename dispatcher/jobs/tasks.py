@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dispatcher.control_rooms import events
+from dispatcher.conversation import inbound
 from dispatcher.incidents import delivery, escalation, followup
 from dispatcher.jobs import sweeper
 from dispatcher.privacy import retention
@@ -21,6 +22,8 @@ JOBS: dict[str, Callable[..., Any]] = {
     "follow_up": followup.ask,
     "purge": retention.purge,
     "sweep": sweeper.sweep,
+    "reply": inbound.process,
+    "report": delivery.apply_report,
 }
 
 

@@ -3,7 +3,8 @@
 After RETENTION_DAYS an incident keeps what statistics need (kind, area, counts, roles,
 distances, ETAs and every time) and loses what identifies a place or a person: its
 address, notes and exact location, the volunteers' starting points, the text and phone
-number of every message, the control room's free-text reasons and the events' payloads.
+number of every message, the control room's free-text reasons and the events' payloads;
+delivery reports are deleted.
 An incident still open after the retention period is purged too: a stale incident must
 not keep its data forever. Live positions are deleted after LIVE_POSITION_RETENTION_H.
 
@@ -33,6 +34,7 @@ from dispatcher.store.models import (
     TimelineEvent,
     WebhookReceipt,
 )
+from dispatcher.store.reports import DeliveryReport
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,7 @@ class PurgeReport:
     messages: int = 0
     events: int = 0
     receipts: int = 0
+    reports: int = 0
     live_positions: int = 0
     tombstones: int = 0
     dry_run: bool = False
@@ -108,9 +111,12 @@ def purge(rt: Runtime, *, dry_run: bool = False, batch: int = BATCH) -> PurgeRep
             or_(Alert.origin_lat.is_not(None), Alert.origin_lon.is_not(None))), _erase_origins),
         messages=run(Message.id, select(Message.id).where(
             or_(Message.created_at < cutoff, Message.alert_id.in_(old_alerts)),
-            or_(Message.body != "", Message.address != "")), _erase_messages),
+            or_(Message.body != "", Message.address != "")),
+            lambda s, ids: _erase_messages(s, ids, now)),
         receipts=run(WebhookReceipt.id, select(WebhookReceipt.id).where(
             WebhookReceipt.received_at < cutoff), _delete_receipts),
+        reports=run(DeliveryReport.id, select(DeliveryReport.id).where(
+            DeliveryReport.received_at < cutoff), _delete_reports),
         live_positions=run(Position.id, select(Position.id).where(
             Position.kind == "live", Position.deleted.is_(False),
             Position.observed_at < live_cutoff), _delete_live),
@@ -205,15 +211,22 @@ def _erase_origins(session: Session, ids: list[int]) -> None:
     )
 
 
-def _erase_messages(session: Session, ids: list[int]) -> None:
+def _erase_messages(session: Session, ids: list[int], now: datetime) -> None:
     """Erase message texts and phone numbers; purpose, status, error and times stay.
 
-    A message never handed to the provider is cancelled first, so it is never sent empty.
+    A message never handed to the provider is cancelled first, so it is never sent empty;
+    an inbound one never processed is given up, so it is never acted on empty.
     """
     session.execute(
         update(Message)
         .where(Message.id.in_(ids), Message.sid.is_(None), Message.status.in_(_UNSENT))
         .values(status="cancelled")
+    )
+    session.execute(
+        update(Message)
+        .where(Message.id.in_(ids), Message.direction == "in", Message.processed_at.is_(None),
+               Message.gave_up_at.is_(None))
+        .values(gave_up_at=now)
     )
     session.execute(update(Message).where(Message.id.in_(ids)).values(body="", address=""))
 
@@ -221,6 +234,11 @@ def _erase_messages(session: Session, ids: list[int]) -> None:
 def _delete_receipts(session: Session, ids: list[int]) -> None:
     """Delete webhook receipts: a repeat that old is refused for its timestamp anyway."""
     session.execute(delete(WebhookReceipt).where(WebhookReceipt.id.in_(ids)))
+
+
+def _delete_reports(session: Session, ids: list[int]) -> None:
+    """Delete delivery reports: their messages' texts and numbers are gone by now too."""
+    session.execute(delete(DeliveryReport).where(DeliveryReport.id.in_(ids)))
 
 
 def _delete_live(session: Session, ids: list[int]) -> None:

@@ -238,8 +238,10 @@ class Message(Base):
     """Every SMS in and out, with its provider id and delivery status."""
 
     __tablename__ = "messages"
-    # The sweeper looks for messages stuck in one status since before a time.
-    __table_args__ = (Index("ix_messages_status_updated", "status", "updated_at"),)
+    # The sweeper looks for messages stuck in one status since before a time, and for
+    # inbound messages not yet processed.
+    __table_args__ = (Index("ix_messages_status_updated", "status", "updated_at"),
+                      Index("ix_messages_inbox", "direction", "processed_at"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     direction: Mapped[str] = mapped_column(String(3))  # out | in
     channel: Mapped[str] = mapped_column(String(12), default="sms")
@@ -255,6 +257,11 @@ class Message(Base):
     error_code: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Inbound only: stored first, then acted on once by the `reply` job (store.inbox).
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    gave_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class OutgoingEvent(Base):

@@ -1,4 +1,9 @@
-"""Twilio's webhooks: inbound SMS and delivery reports (DESIGN.md section 5)."""
+"""Twilio's webhooks: inbound SMS and delivery reports (DESIGN.md section 5).
+
+Each is stored first, in its own transaction, and answered with empty TwiML once stored; a
+job acts on it afterwards. Only a request that could not be stored gets a 5xx, so that
+Twilio tries its fallback URL.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,8 @@ from dispatcher.incidents import delivery
 
 log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__, url_prefix="/sms")
+
+SID_MAX = 64  # the width of the columns that keep it
 
 
 def _twiml() -> Response:
@@ -38,35 +45,55 @@ def _signed() -> bool:
     return RequestValidator(token).validate(url, request.form, signature)
 
 
+def _unstored() -> Response:
+    """Answer a request we could not store: Twilio then tries its fallback URL."""
+    return Response("not stored", status=500, mimetype="text/plain")
+
+
+def _usable_sid(sid: str) -> bool:
+    """Say whether a MessageSid can be stored and matched (Twilio's are 34 characters)."""
+    return 0 < len(sid) <= SID_MAX and "\x00" not in sid
+
+
+def _error_code(raw: str) -> int | None:
+    """Read Twilio's ErrorCode: a number of a few digits, or nothing."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
+
+
 @bp.post("/inbound", endpoint="inbound")
 def take_sms():
-    """Take a volunteer's SMS."""
+    """Store a volunteer's SMS; the `reply` job acts on it."""
     if not _signed():
         return _forbidden()
     sid, sender = request.form.get("MessageSid", ""), request.form.get("From", "")
-    if not sid or not sender:
-        log.info("inbound webhook without MessageSid or From ignored")
+    if not _usable_sid(sid) or not sender:
+        log.info("inbound webhook without a usable MessageSid or From ignored")
         return _twiml()
     try:
         inbound.receive(
             runtime(), sid=sid, address=sender, body=request.form.get("Body", ""),
             provider="twilio",
         )
-    except Exception:  # noqa: BLE001 - Twilio must always get its answer
-        log.exception("inbound SMS %s could not be handled", sid)
+    except Exception as exc:  # noqa: BLE001 - not stored: Twilio must try its fallback URL
+        # The type only: a database error's text carries the number and the message.
+        log.error("inbound SMS %s could not be stored (%s)", sid, type(exc).__name__)
+        return _unstored()
     return _twiml()
 
 
 @bp.post("/status", endpoint="status")
 def take_report():
-    """Take a delivery report for a message we sent."""
+    """Store a delivery report for a message we sent; the `report` job applies it."""
     if not _signed():
         return _forbidden()
     sid = request.form.get("MessageSid", "")
-    state = request.form.get("MessageStatus", "")
-    code = request.form.get("ErrorCode", "")
+    if not _usable_sid(sid):
+        log.info("delivery report without a usable MessageSid ignored")
+        return _twiml()
+    state, code = request.form.get("MessageStatus", ""), request.form.get("ErrorCode", "")
     try:
-        delivery.receive_status(runtime(), sid, state, int(code) if code.isdigit() else None)
-    except Exception:  # noqa: BLE001 - Twilio must always get its answer
-        log.exception("delivery report for %s could not be handled", sid)
+        delivery.receive_status(runtime(), sid, state, _error_code(code))
+    except Exception as exc:  # noqa: BLE001 - not stored: Twilio must try its fallback URL
+        log.error("delivery report for %s could not be stored (%s)", sid, type(exc).__name__)
+        return _unstored()
     return _twiml()

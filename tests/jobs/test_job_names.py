@@ -57,4 +57,5 @@ def test_the_job_name_check_reads_each_way_a_job_is_rung(code, name):
 
 def test_every_job_in_the_table_is_a_function_of_the_runtime():
     assert all(callable(job) for job in tasks.JOBS.values())
-    assert sorted(tasks.JOBS) == sorted({"deliver", "wave", "push", "follow_up", "purge", "sweep"})
+    assert sorted(tasks.JOBS) == sorted({"deliver", "wave", "push", "follow_up", "purge", "sweep",
+                                           "reply", "report"})

@@ -219,7 +219,7 @@ def test_without_a_configured_auth_token_every_request_is_refused(
 
 
 @pytest.mark.parametrize("sender", [STRANGER, "whatsapp:" + STRANGER, "0701234567"])
-def test_a_text_from_an_unknown_number_is_answered_with_nothing_and_not_logged(
+def test_a_text_from_an_unknown_number_is_kept_without_number_or_text_and_not_logged(
     client, rt, sms, first, caplog, sender
 ):
     caplog.set_level(logging.DEBUG)
@@ -230,7 +230,11 @@ def test_a_text_from_an_unknown_number_is_answered_with_nothing_and_not_logged(
     })
 
     assert_empty_twiml(response)
-    assert snapshot(rt)["messages"] == []
+    with rt.transaction() as session:
+        [kept] = session.scalars(select(Message)).all()
+    assert (kept.sid, kept.direction, kept.purpose) == ("SMin-stranger-0001", "in", "inbound")
+    assert (kept.address, kept.body, kept.responder_id) == ("", "", None)
+    assert kept.processed_at is not None  # nothing to act on
     assert sms.sent == []
     assert "701234567" not in caplog.text
 
