@@ -30,8 +30,8 @@ from dispatcher.store.models import Client, Incident, OutgoingEvent
 
 log = logging.getLogger(__name__)
 
-TYPES = ("responder.accepted", "responder.arrived", "incident.targets_met",
-         "incident.no_responders")
+TYPES = ("responder.accepted", "responder.arrived", "responder.withdrawn",
+         "incident.targets_met", "incident.no_responders")
 
 # An endpoint answering 410 Gone says it will never take this event: it is not retried.
 GONE = 410

@@ -73,17 +73,21 @@ def arrive(rt: Runtime, session: Session, incident: Incident, alert: Alert) -> N
 
 
 def withdraw(rt: Runtime, session: Session, responder: Responder, now: datetime) -> None:
-    """Treat a STOP as a NO to every alert the volunteer has not answered yet."""
-    waiting = session.scalars(
+    """Treat a STOP as a NO to every open alert, also one they said YES to: they are not going.
+
+    One who was going is withdrawn: they no longer count toward the targets, the next
+    volunteer is asked, and the control room is told (`responder.withdrawn`).
+    """
+    open_alerts = session.scalars(
         select(Alert)
         .join(Incident, Incident.id == Alert.incident_id)
-        .where(Alert.responder_id == responder.id, Alert.state.in_(lifecycle.WAITING),
+        .where(Alert.responder_id == responder.id, Alert.state.in_(lifecycle.ENGAGED),
                Incident.state == "open")
     ).all()
-    for alert in waiting:
+    for alert in open_alerts:
         incident = lifecycle.lock(session, alert)  # a wave's end may have expired it meanwhile
-        if alert.state in lifecycle.WAITING:
-            _decline(rt, session, incident, alert)
+        if alert.state in lifecycle.ENGAGED:
+            _decline(rt, session, incident, alert, why="opted out")
 
 
 def say(rt: Runtime, session: Session, responder: Responder, template: str, **values) -> None:
@@ -217,11 +221,28 @@ def _brief(rt: Runtime, session: Session, incident: Incident, alert: Alert) -> N
     outbound.queue_message(rt, session, alert.responder, body, purpose="details", alert=alert)
 
 
-def _decline(rt: Runtime, session: Session, incident: Incident, alert: Alert) -> None:
-    """Record a NO and, unless someone was already asked in their place, ask the next one."""
+def _decline(rt: Runtime, session: Session, incident: Incident, alert: Alert, *,
+             why: str = "declined") -> None:
+    """Record a NO and, unless someone was already asked in their place, ask the next one.
+
+    A NO from one who had said YES withdraws them, and the control room is told.
+    """
     now = rt.clock.now()
-    was = alert.state
-    lifecycle.decline(alert, now)
+    was, role = alert.state, alert.role
+    lifecycle.decline(alert, now, why)
     records.note(session, incident, "responder.declined", now, ref=alert.responder.ref)
+    if was == lifecycle.ACCEPTED:
+        reason = why if why != "declined" else "declined after accepting"
+        withdrawn(rt, session, incident, alert, role=role, reason=reason)
     if was not in (lifecycle.EXPIRED, lifecycle.DECLINED, lifecycle.FAILED):
-        waves.replace_volunteers(rt, session, incident, 1, "declined")
+        waves.replace_volunteers(rt, session, incident, 1, why)
+
+
+def withdrawn(rt: Runtime, session: Session, incident: Incident, alert: Alert, *,
+              role: str | None, reason: str) -> None:
+    """Record that a volunteer who was going no longer is, and tell the control room."""
+    now = rt.clock.now()
+    ref = alert.responder.ref
+    records.note(session, incident, "responder.withdrawn", now, ref=ref, role=role, reason=reason)
+    events.emit(rt, session, incident, "responder.withdrawn", responder=ref, role=role,
+                reason=reason)
