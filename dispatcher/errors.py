@@ -85,6 +85,13 @@ class UnknownFollowUp(DispatchError):
     code = "unknown_follow_up"
 
 
+class IdempotencyMismatch(DispatchError):
+    """A webhook-id already used for another body: nothing of the new one is applied."""
+
+    status = 409
+    code = "idempotency_mismatch"
+
+
 class IncidentConflict(DispatchError):
     """The incident exists with other content, or is in a state that forbids the change."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from dispatcher.control_rooms import clients
+from dispatcher.errors import IdempotencyMismatch
 from dispatcher.incidents import dispatch, status
 from dispatcher.incidents.schema import Event, parse_event
 from dispatcher.runtime import Runtime
@@ -42,18 +44,19 @@ def receive(rt: Runtime, headers: Mapping[str, str], body: bytes) -> Answer:
             tolerance=rt.settings.signature_tolerance,
         )
         client_id = client.id
-        earlier = _receipt(session, client_id, webhook_id)
+        digest = hashlib.sha256(body).hexdigest()
+        earlier = _receipt(session, client_id, webhook_id, digest)
     if earlier is not None:
         return earlier
     event = parse_event(body)
     # Two tries: a concurrent delivery of the same event may win the race for the unique rows.
     for attempt in (1, 2):
         try:
-            answer = _apply(rt, client_id, webhook_id, event)
+            answer = _apply(rt, client_id, webhook_id, digest, event)
             break
         except IntegrityError:
             with rt.transaction() as session:
-                earlier = _receipt(session, client_id, webhook_id)
+                earlier = _receipt(session, client_id, webhook_id, digest)
             if earlier is not None:
                 return earlier
             if attempt == 2:
@@ -62,7 +65,7 @@ def receive(rt: Runtime, headers: Mapping[str, str], body: bytes) -> Answer:
     return answer
 
 
-def _apply(rt: Runtime, client_id: int, webhook_id: str, event: Event) -> Answer:
+def _apply(rt: Runtime, client_id: int, webhook_id: str, digest: str, event: Event) -> Answer:
     """Apply the event and store the answer under its webhook-id, in one transaction."""
     with rt.transaction() as session:
         client = session.get(Client, client_id)
@@ -72,17 +75,26 @@ def _apply(rt: Runtime, client_id: int, webhook_id: str, event: Event) -> Answer
         session.add(
             WebhookReceipt(
                 client_id=client_id, webhook_id=webhook_id, status_code=answer.status,
-                response=answer.body, received_at=rt.clock.now(),
+                response=answer.body, received_at=rt.clock.now(), body_digest=digest,
             )
         )
     return answer
 
 
-def _receipt(session, client_id: int, webhook_id: str) -> Answer | None:
-    """Return the answer already given to this webhook-id, if any."""
+def _receipt(session, client_id: int, webhook_id: str, digest: str) -> Answer | None:
+    """Return the answer already given to this webhook-id, if any.
+
+    The same id with another body is refused, as Stripe refuses a reused idempotency key:
+    replaying the first answer would tell the control room that something was applied
+    (an incident closed, say) when nothing was.
+    """
     receipt = session.scalars(
         select(WebhookReceipt).where(
             WebhookReceipt.client_id == client_id, WebhookReceipt.webhook_id == webhook_id
         )
     ).one_or_none()
-    return Answer(receipt.status_code, receipt.response) if receipt else None
+    if receipt is None:
+        return None
+    if receipt.body_digest is not None and receipt.body_digest != digest:
+        raise IdempotencyMismatch(f"webhook-id {webhook_id} was used before with another body")
+    return Answer(receipt.status_code, receipt.response)

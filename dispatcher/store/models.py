@@ -62,6 +62,8 @@ class WebhookReceipt(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # SHA-256 of the body first received: the same id with another body is refused.
+    body_digest: Mapped[str | None] = mapped_column(String(64))
 
 
 class Responder(Base):

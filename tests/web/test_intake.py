@@ -21,6 +21,7 @@ from tests.builders import (
     offset,
     post_event,
     send_event,
+    status_of,
 )
 from tests.web.assertions import NOTHING_WRITTEN, assert_error, row_counts
 
@@ -314,6 +315,33 @@ def test_repeated_webhook_id_gets_the_first_answer_even_after_the_incident_chang
     assert again.status_code == 202
     assert again.get_json() == first.get_json()
     assert len(sms.sent) == 1
+
+
+def test_a_reused_webhook_id_with_another_body_is_refused_and_changes_nothing(
+    client, rt, sms, clock, room, nearby
+):
+    post_event(client, room, created(rt), at=clock.now(), webhook_id="msg_created")
+    counts, sent = row_counts(rt), list(sms.sent)
+    closed = {"type": "incident.closed", "timestamp": clock.now().isoformat(),
+              "data": {"id": "CAD-1"}}
+
+    response = post_event(client, room, closed, at=clock.now(), webhook_id="msg_created")
+
+    assert_error(response, 409, "idempotency_mismatch")
+    assert row_counts(rt) == counts and sms.sent == sent
+    assert status_of(client, room)["state"] == "open"  # nothing was closed, nobody stood down
+
+
+def test_the_same_body_signed_again_later_under_its_id_is_a_redelivery(
+    client, rt, sms, clock, room, nearby
+):
+    body = created(rt)
+    first = post_event(client, room, body, at=clock.now(), webhook_id="msg_created")
+    clock.advance(seconds=40)  # the control room retried, signing anew
+
+    again = post_event(client, room, body, at=clock.now(), webhook_id="msg_created")
+
+    assert again.status_code == 202 and again.get_json() == first.get_json()
 
 
 def test_same_incident_with_a_new_webhook_id_is_accepted_without_texting_again(
