@@ -27,6 +27,7 @@ from dispatcher.store.models import (
     TimelineEvent,
     WebhookReceipt,
 )
+from dispatcher.store.reports import DeliveryReport
 from tests.builders import (
     create_incident,
     event,
@@ -37,6 +38,7 @@ from tests.builders import (
     post_event,
     say,
     status_of,
+    status_report,
 )
 
 pytestmark = pytest.mark.usefixtures("twilio_hooks")
@@ -258,6 +260,39 @@ def test_a_message_never_handed_to_the_provider_is_cancelled_not_sent_empty(
     assert {(m.status, m.body) for m in rows(rt, Message)} == {("cancelled", "")}
     assert "deliver" not in [job for job, _ in sweeper.overdue(rt)]
     assert sms.sent == []
+
+
+def test_an_inbound_text_never_processed_is_given_up_not_acted_on_empty(
+    client, rt, clock, queue, sms
+):
+    volunteer = make_volunteer(rt, north_m=200)
+    queue.down = True  # stored, never acted on
+    say(client, volunteer, "HELP")
+    clock.advance(days=31)
+
+    retention.purge(rt)
+    queue.down = False
+
+    [kept] = rows(rt, Message)
+    assert (kept.body, kept.address, kept.processed_at) == ("", "", None)
+    assert kept.gave_up_at == clock.now()
+    assert "reply" not in [job for job, _ in sweeper.overdue(rt)]
+    assert sms.sent == []
+
+
+def test_delivery_reports_past_the_retention_period_are_deleted(client, rt, room, clock):
+    make_volunteer(rt, north_m=200)
+    open_incident(client, room, rt)
+    [alert] = rows(rt, Message)
+    status_report(client, alert.sid, "delivered")
+    clock.advance(days=29)
+    status_report(client, alert.sid, "read")  # a later report, still inside the period
+    clock.advance(days=2)
+
+    report = retention.purge(rt)
+
+    assert report.reports == 1
+    assert [r.status for r in rows(rt, DeliveryReport)] == ["read"]
 
 
 # --- positions ----------------------------------------------------------------------------

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, text
+from sqlalchemy import column, create_engine, insert, select, table, text
 
+from dispatcher.store.columns import UTCDateTime
 from dispatcher.store.db import alembic_config, make_engine, upgrade
-from dispatcher.store.models import Base
+from dispatcher.store.models import Base, Message
 from tests.conftest import DATABASES, POSTGRES_URL, _postgres_schema_url
 
 
@@ -50,3 +52,29 @@ def test_every_migration_can_be_undone_and_done_again(empty_url):
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     engine.dispose()
+
+
+def test_inbound_messages_stored_before_0004_count_as_processed(empty_url):
+    engine = make_engine(empty_url)
+    upgrade(engine, "0003")
+    at = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    old = table("messages", column("direction"), column("channel"), column("address"),
+                column("body"), column("purpose"), column("provider"), column("sid"),
+                column("status"), column("created_at", UTCDateTime()),
+                column("updated_at", UTCDateTime()))
+    with engine.begin() as conn:
+        for direction, sid, status in (("in", "SMold-in", "received"),
+                                       ("out", "SMold-out", "sent")):
+            conn.execute(insert(old).values(
+                direction=direction, channel="sms", address="+46700000001", body="YES",
+                purpose="reply", provider="twilio", sid=sid, status=status, created_at=at,
+                updated_at=at))
+
+    upgrade(engine)
+
+    with engine.connect() as conn:
+        rows = {sid: (processed, attempts) for sid, processed, attempts in conn.execute(
+            select(Message.sid, Message.processed_at, Message.attempts))}
+    engine.dispose()
+    # Acted on when they arrived: the sweeper must not take them for new ones.
+    assert rows == {"SMold-in": (at, 0), "SMold-out": (None, 0)}

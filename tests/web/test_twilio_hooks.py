@@ -9,16 +9,24 @@ from __future__ import annotations
 
 import logging
 import xml.etree.ElementTree as ET
+from contextlib import contextmanager
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from dispatcher.domain.templates import render
+from dispatcher.jobs import sweeper
+from dispatcher.store.db import make_engine, make_sessionmaker
 from dispatcher.store.models import Alert, Message, Responder
+from dispatcher.store.reports import DeliveryReport
 from tests.builders import (
     TWILIO_TOKEN,
     alert_states,
+    count_rows,
     create_incident,
     make_control_room,
     make_volunteer,
@@ -470,3 +478,122 @@ def test_a_fault_of_ours_is_logged_and_twilio_still_gets_empty_twiml(
     assert_empty_twiml(response)
     assert any(r.levelno >= logging.ERROR and r.exc_info for r in caplog.records)
     assert first.phone not in caplog.text
+
+
+# --- Stored first: 5xx only when the store fails ----------------------------------------------
+
+
+@contextmanager
+def database_unavailable(rt, tmp_path):
+    """Point the app's sessions at a database that cannot be opened, then back."""
+    if rt.engine.dialect.name == "sqlite":
+        url = f"sqlite:///{tmp_path / 'no-such-folder' / 'gone.db'}"
+    else:
+        url = "postgresql+psycopg://127.0.0.1:1/gone"  # nothing listens on port 1
+    broken = make_engine(url)
+    working, rt.sessions = rt.sessions, make_sessionmaker(broken)
+    try:
+        yield
+    finally:
+        rt.sessions = working
+        broken.dispose()
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_request_that_cannot_be_stored_gets_500_so_that_twilio_uses_its_fallback_url(
+    client, rt, sms, first, alert_sid, path, tmp_path, caplog
+):
+    params = hostile(path, first, alert_sid)
+    before, texted = snapshot(rt), list(sms.sent)
+
+    with database_unavailable(rt, tmp_path):
+        response = twilio_post(client, path, params)
+
+    assert response.status_code == 500
+    assert b"<Response" not in response.get_data()
+    assert snapshot(rt) == before and sms.sent == texted
+    assert count_rows(rt, DeliveryReport) == 0
+    [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert params["MessageSid"] in error.getMessage()
+    assert first.phone not in caplog.text and "STOP" not in caplog.text
+
+    # Delivered again (the fallback URL may be this service on another host): taken now.
+    assert_empty_twiml(twilio_post(client, path, params))
+    assert responder_status(rt, first) == "opted_out"
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_request_stored_but_not_processed_is_answered_with_empty_twiml(
+    client, rt, sms, first, alert_sid, path, queue, clock
+):
+    params = hostile(path, first, alert_sid)
+    queue.down = True  # stored; nothing acts on it yet
+
+    assert_empty_twiml(twilio_post(client, path, params))
+    assert responder_status(rt, first) == "active"
+
+    queue.down = False
+    clock.advance(seconds=5)
+    sweeper.sweep(rt)
+    assert responder_status(rt, first) == "opted_out"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("MessageSid", "SM" + "0" * 63), ("MessageSid", "SM\x00nul")],
+    ids=["sid-too-long", "sid-with-nul"],
+)
+@pytest.mark.parametrize("path", PATHS)
+def test_a_request_whose_sid_could_not_be_kept_is_answered_with_nothing(
+    client, rt, sms, first, alert_sid, path, field, value
+):
+    before = snapshot(rt)
+
+    response = twilio_post(client, path, {**hostile(path, first, alert_sid), field: value})
+
+    assert_empty_twiml(response)
+    assert snapshot(rt) == before
+
+
+# --- Whatever Twilio signs: 200 or 403, never 5xx ---------------------------------------------
+
+ANY_TEXT = st.text(max_size=60)
+FORMS = {
+    "/sms/inbound": st.fixed_dictionaries({}, optional={
+        "MessageSid": st.one_of(st.from_regex(r"SM[0-9a-f]{32}", fullmatch=True), ANY_TEXT,
+                                st.text(min_size=60, max_size=80)),
+        "From": st.one_of(st.sampled_from(["+46701119001", "whatsapp:+46701119001",
+                                           "0701119001", STRANGER]), ANY_TEXT,
+                          st.text(min_size=40, max_size=80).map(lambda t: "+46701119001" + t)),
+        "To": ANY_TEXT,
+        "Body": st.one_of(st.sampled_from(["YES", "NO", "HERE", "STOP", "START", "HELP",
+                                           "PAUSE 2", "PAUSE 99999999", "RESUME", "1", "2"]),
+                          st.text(max_size=300)),
+        "NumMedia": ANY_TEXT,
+    }),
+    "/sms/status": st.fixed_dictionaries({}, optional={
+        "MessageSid": st.one_of(st.from_regex(r"SM[0-9a-f]{32}", fullmatch=True), ANY_TEXT,
+                                st.just("SM-alert")),
+        "MessageStatus": st.one_of(st.sampled_from(["queued", "sent", "delivered", "failed",
+                                                    "undelivered", "read", "DELIVERED"]),
+                                   ANY_TEXT),
+        "ErrorCode": st.one_of(st.sampled_from(["30003", "21610", "21211", "30005"]),
+                               st.integers().map(str), ANY_TEXT),
+    }),
+}
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_whatever_form_twilio_signs_gets_200_or_403_never_a_5xx(client, rt, path):
+    make_volunteer(rt, north_m=200, phone="+46701119001")
+    answers: list[int] = []
+
+    @hypothesis_settings(max_examples=60, deadline=None, database=None)
+    @given(form=FORMS[path], extra=st.dictionaries(ANY_TEXT, ANY_TEXT, max_size=3))
+    def post(form, extra):
+        response = twilio_post(client, path, {**extra, **form})
+        answers.append(response.status_code)
+        assert response.status_code in (200, 403), response.get_data(as_text=True)
+
+    post()
+    assert 200 in answers
