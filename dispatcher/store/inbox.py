@@ -32,6 +32,8 @@ from dispatcher.settings import InboundSettings
 
 log = logging.getLogger(__name__)
 
+# How many rows of a table one sweep rings for at most.
+SWEEP_BATCH = 500
 # What process_once returns when it applied nothing: not claimed, already done, failed.
 SKIPPED: Any = object()
 
@@ -104,14 +106,16 @@ def process_once(transaction: Transaction, clock: Callable[[], datetime],
 
 
 def due(session: Session, model: type, received: InstrumentedAttribute,
-        *where: ColumnElement[bool], now: datetime, idle: timedelta) -> list[int]:
-    """Return the rows to ring for: never tried and older than `idle`, or due for a retry."""
+        *where: ColumnElement[bool], now: datetime, idle: timedelta,
+        limit: int = SWEEP_BATCH) -> list[int]:
+    """Return the rows to ring for, oldest first: never tried and older than `idle`, or due
+    for a retry. At most `limit`, so a backlog is rung for a batch at a time."""
     return list(session.scalars(
         select(model.id).where(
             *where, model.processed_at.is_(None), model.gave_up_at.is_(None),
             or_(model.next_attempt_at <= now,
                 model.next_attempt_at.is_(None) & (received <= now - idle)),
-        ).order_by(model.id)
+        ).order_by(model.id).limit(limit)
     ))
 
 
