@@ -20,17 +20,20 @@ from dispatcher.hooks.http import HttpPoster
 from dispatcher.queue import JobQueue, build_queue
 from dispatcher.runtime import Runtime
 from dispatcher.settings import Settings
-from dispatcher.sms import SmsSender, build_sender
+from dispatcher.sms import SmsSender, build_failover_sender, build_sender
+from dispatcher.sms.switchboard import Switchboard
 from dispatcher.store.db import make_engine, make_sessionmaker
 
 
 def create_app(
     config: dict[str, Any] | None = None, *, sms: SmsSender | None = None,
     clock: Clock | None = None, queue: JobQueue | None = None, poster: EventPoster | None = None,
+    failover: SmsSender | None = None,
 ) -> Flask:
     """Build the app from settings: database, ports (SMS, queue, events, clock), blueprints.
 
-    Tests pass fakes for the ports; otherwise the settings choose the real adapters.
+    Tests pass fakes for the ports; otherwise the settings choose the real adapters. Every
+    send goes through a switchboard: the provider, and a second one for while it is down.
     """
     app = Flask(__name__, instance_relative_config=True)
     settings = Settings.from_mapping(load_config(config))
@@ -45,12 +48,17 @@ def create_app(
     _configure_logging(settings.log_level)
 
     engine = make_engine(settings.database_url)
+    clock = clock if clock is not None else SystemClock()
+    if sms is None:
+        sms, failover = build_sender(settings), failover or build_failover_sender(settings)
+    switchboard = Switchboard(sms, failover, clock=clock, first_wait=settings.sending.probe_first,
+                              max_wait=settings.sending.probe_max)
     rt = current.attach(app, Runtime(
         settings=settings,
         engine=engine,
         sessions=make_sessionmaker(engine),
-        sms=sms if sms is not None else build_sender(settings),
-        clock=clock if clock is not None else SystemClock(),
+        sms=switchboard,
+        clock=clock,
         policy=Policy.from_settings(settings.values),
         timezone=ZoneInfo(settings.timezone),
         queue=queue if queue is not None else build_queue(settings.queue, app.instance_path),

@@ -86,6 +86,16 @@ DEFAULTS: dict[str, Any] = {
     # unanswered before the sweeper hands it out again (never once it has a provider id).
     "SEND_CONCURRENCY": 32,
     "SEND_LEASE_S": 30,
+    # A message that failed for a moment is tried again after RETRY_BASE_S, doubling (with
+    # jitter) up to RETRY_MAX_S, for up to RETRY_FOR_S; the briefing after YES gets
+    # BRIEFING_DEADLINE_S before its volunteer is withdrawn and replaced.
+    "RETRY_BASE_S": 2,
+    "RETRY_MAX_S": 30,
+    "RETRY_FOR_S": 900,
+    "BRIEFING_DEADLINE_S": 60,
+    # A provider whose breaker opened is probed after PROBE_FIRST_S, doubling to PROBE_MAX_S.
+    "PROVIDER_PROBE_FIRST_S": 2,
+    "PROVIDER_PROBE_MAX_S": 60,
     # Seconds between sweeps for stuck messages and overdue timers, events and follow-ups.
     "SWEEP_INTERVAL_S": 5,
     # Inbound SMS and delivery reports are stored first, then processed by a job: a failed

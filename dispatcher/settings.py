@@ -41,6 +41,16 @@ class SendingSettings:
     status_callback: str
     concurrency: int
     lease: timedelta
+    retry_base: timedelta
+    retry_max: timedelta
+    retry_for: timedelta
+    briefing_deadline: timedelta
+    probe_first: timedelta
+    probe_max: timedelta
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Return the wait before the next try after `attempts` failed ones (doubling, capped)."""
+        return min(self.retry_max, self.retry_base * 2 ** max(attempts - 1, 0))
 
 
 @dataclass(frozen=True)
@@ -154,6 +164,12 @@ class Settings:
                 status_callback=base + "/sms/status",
                 concurrency=int(v["SEND_CONCURRENCY"]),
                 lease=lease,
+                retry_base=timedelta(seconds=float(v["RETRY_BASE_S"])),
+                retry_max=timedelta(seconds=float(v["RETRY_MAX_S"])),
+                retry_for=timedelta(seconds=float(v["RETRY_FOR_S"])),
+                briefing_deadline=timedelta(seconds=float(v["BRIEFING_DEADLINE_S"])),
+                probe_first=timedelta(seconds=float(v["PROVIDER_PROBE_FIRST_S"])),
+                probe_max=timedelta(seconds=float(v["PROVIDER_PROBE_MAX_S"])),
             ),
             queue=QueueSettings(
                 url=str(v["QUEUE_URL"] or ""),

@@ -20,7 +20,7 @@ from dispatcher.control_rooms import events
 from dispatcher.domain import briefing, roles
 from dispatcher.domain.replies import Reply
 from dispatcher.domain.templates import render
-from dispatcher.incidents import escalation, followup, records, waves
+from dispatcher.incidents import escalation, followup, records, waves, withdrawals
 from dispatcher.messaging import outbound
 from dispatcher.runtime import Runtime
 from dispatcher.store.models import Alert, Incident, Message, Responder
@@ -225,24 +225,15 @@ def _decline(rt: Runtime, session: Session, incident: Incident, alert: Alert, *,
              why: str = "declined") -> None:
     """Record a NO and, unless someone was already asked in their place, ask the next one.
 
-    A NO from one who had said YES withdraws them, and the control room is told.
+    A NO (or a STOP) from one who had said YES withdraws them, and the control room is told.
     """
     now = rt.clock.now()
-    was, role = alert.state, alert.role
-    lifecycle.decline(alert, now, why)
     records.note(session, incident, "responder.declined", now, ref=alert.responder.ref)
-    if was == lifecycle.ACCEPTED:
+    if alert.state == lifecycle.ACCEPTED:
         reason = why if why != "declined" else "declined after accepting"
-        withdrawn(rt, session, incident, alert, role=role, reason=reason)
+        withdrawals.withdraw(rt, session, incident, alert, reason=reason)
+        return
+    was = alert.state
+    lifecycle.decline(alert, now, why)
     if was not in (lifecycle.EXPIRED, lifecycle.DECLINED, lifecycle.FAILED):
         waves.replace_volunteers(rt, session, incident, 1, why)
-
-
-def withdrawn(rt: Runtime, session: Session, incident: Incident, alert: Alert, *,
-              role: str | None, reason: str) -> None:
-    """Record that a volunteer who was going no longer is, and tell the control room."""
-    now = rt.clock.now()
-    ref = alert.responder.ref
-    records.note(session, incident, "responder.withdrawn", now, ref=ref, role=role, reason=reason)
-    events.emit(rt, session, incident, "responder.withdrawn", responder=ref, role=role,
-                reason=reason)

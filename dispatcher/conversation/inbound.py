@@ -61,14 +61,12 @@ def receive(rt: Runtime, *, sid: str, address: str, body: str, provider: str) ->
     message_id = store(rt, sid=sid, address=address, body=body, provider=provider)
     if message_id is None:
         return False
-    if message_id:
-        inbox.ring(rt.queue, "reply", message_id)
+    inbox.ring(rt.queue, "reply", message_id)
     return True
 
 
 def store(rt: Runtime, *, sid: str, address: str, body: str, provider: str) -> int | None:
-    """Write an inbound SMS once; return its id, 0 when there is nothing to act on, None
-    for a repeat."""
+    """Write an inbound SMS once; return its id, None for a repeat."""
     now = rt.clock.now()
     try:
         with rt.transaction() as session:
@@ -80,7 +78,7 @@ def store(rt: Runtime, *, sid: str, address: str, body: str, provider: str) -> i
             if responder is None:
                 log.info("inbound SMS from an unregistered number kept without number or text")
                 record.channel, record.address, record.body = "sms", "", ""
-                record.purpose, record.processed_at = "inbound", now
+                record.purpose, record.processed_at = "inbound", now  # nothing to act on
             else:
                 channel = "whatsapp" if address.startswith("whatsapp:") else "sms"
                 record.channel, record.address = channel, address_for(responder.phone, channel)
@@ -88,7 +86,7 @@ def store(rt: Runtime, *, sid: str, address: str, body: str, provider: str) -> i
                 record.purpose, record.responder_id = "reply", responder.id
             session.add(record)
             session.flush()
-            return 0 if responder is None else record.id
+            return record.id
     except IntegrityError:
         return None  # the same MessageSid arrived twice at once; the other one stored it
 

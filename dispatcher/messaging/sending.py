@@ -19,7 +19,11 @@ from sqlalchemy import select, update
 
 from dispatcher.alerts import lifecycle
 from dispatcher.errors import SmsSendError
+from dispatcher.queue import ring
 from dispatcher.runtime import Runtime
+from dispatcher.sms.codes import NUMBER
+from dispatcher.sms.failures import kind_of
+from dispatcher.sms.switchboard import ProvidersDown
 from dispatcher.store.models import Alert, Message, Responder
 
 log = logging.getLogger(__name__)
@@ -111,11 +115,16 @@ def _outcome(future: Future) -> tuple[int, SmsSendError] | None:
 
 
 def _claimable(rt: Runtime, now: datetime):
-    """Return the condition of a message that may be claimed now."""
+    """Return the condition of a message that may be claimed now.
+
+    A queued message may wait for a time (`next_attempt_at`: a retry's backoff, a held
+    provider's next probe).
+    """
     lease = rt.settings.sending.lease
+    due = Message.next_attempt_at.is_(None) | (Message.next_attempt_at <= now)
     return (
         Message.sid.is_(None) & (Message.direction == "out")
-        & ((Message.status == "queued")
+        & (((Message.status == "queued") & due)
            | ((Message.status == "sending") & (Message.updated_at <= now - lease)))
     )
 
@@ -125,6 +134,10 @@ def _send_one(rt: Runtime, message: Message, callback: str) -> tuple[int, SmsSen
     try:
         result = rt.sms.send(message.address, message.body, status_callback=callback)
     except SmsSendError as exc:
+        if isinstance(exc, ProvidersDown) or (kind_of(exc) != NUMBER and holding(rt)):
+            # Nobody's fault but the provider's: the message waits, no volunteer is spent.
+            hold(rt, message.id, getattr(exc, "retry_at", None) or retry_at(rt), exc)
+            return None
         _record_failure(rt, message.id, exc)
         return message.id, exc
     except Exception as exc:  # noqa: BLE001 - an adapter bug must not strand the message
@@ -137,9 +150,36 @@ def _send_one(rt: Runtime, message: Message, callback: str) -> tuple[int, SmsSen
         # Our "queued" means not yet handed over; whatever the provider calls it, it has it now.
         status = "delivered" if result.status == "delivered" else "sent"
         row.sid, row.status, row.updated_at = result.sid, status, rt.clock.now()
+        row.provider = result.provider or row.provider
         if row.alert_id and row.purpose == "alert":
             lifecycle.mark_sent(session, row.alert_id, rt.clock.now())
     return None
+
+
+def hold(rt: Runtime, message_id: int, until: datetime, why: SmsSendError | str) -> None:
+    """Put a message back in the queue, unspent, to be tried again at a time."""
+    log.warning("sms %s held until %s: %s", message_id, f"{until:%H:%M:%S}",
+                why.message if isinstance(why, SmsSendError) else why)
+    with rt.transaction() as session:
+        row = session.get(Message, message_id)
+        if row.sid is not None or row.status not in ("sending", "failed", "queued"):
+            return  # taken meanwhile, or withdrawn
+        row.status, row.next_attempt_at, row.updated_at = "queued", until, rt.clock.now()
+        if isinstance(why, SmsSendError):
+            row.error_code = why.provider_code
+        ring(session, "deliver", message_id, at=until)
+
+
+def holding(rt: Runtime) -> bool:
+    """Tell whether every provider is held open (sends wait instead of failing)."""
+    holding = getattr(rt.sms, "holding", None)
+    return bool(holding and holding())
+
+
+def retry_at(rt: Runtime) -> datetime:
+    """Return when a held message should be tried again."""
+    retry_at = getattr(rt.sms, "retry_at", None)
+    return retry_at() if retry_at else rt.clock.now()
 
 
 def _record_failure(rt: Runtime, message_id: int, exc: SmsSendError) -> None:

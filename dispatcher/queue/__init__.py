@@ -43,12 +43,14 @@ def ring(session: Any, job: str, *args: Any, at: datetime | None = None) -> None
 
 
 def take_doorbells(session: Any) -> list[tuple[str, tuple, datetime | None]]:
-    """Return the session's doorbells, once each; messages to deliver become one job."""
+    """Return the session's doorbells, once each; messages to deliver at one time, one job."""
     bells = session.info.pop("doorbells", [])
-    messages = [args[0] for job, args, _ in bells if job == "deliver"]
-    out: list[tuple[str, tuple, datetime | None]] = []
-    if messages:
-        out.append(("deliver", (sorted(set(messages)),), None))
+    deliveries: dict[datetime | None, set[int]] = {}
+    for job, args, at in bells:
+        if job == "deliver":
+            deliveries.setdefault(at, set()).add(args[0])
+    out: list[tuple[str, tuple, datetime | None]] = [
+        ("deliver", (sorted(ids),), at) for at, ids in deliveries.items()]
     for bell in bells:
         if bell[0] != "deliver" and bell not in out:
             out.append(bell)

@@ -28,6 +28,7 @@ class ProviderMessage:
 
     sid: str
     status: str  # queued | sent | delivered
+    provider: str = ""  # which provider took it, when a switchboard chose
 
 
 class SmsSender(Protocol):

@@ -7,7 +7,7 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from dispatcher.incidents import delivery, records
+from dispatcher.incidents import records, undelivered
 from dispatcher.store.models import Alert, Message
 from tests.builders import create_incident, make_control_room, make_volunteer
 
@@ -42,7 +42,7 @@ def test_a_failure_report_racing_a_wave_end_neither_overwrites_it_nor_asks_anoth
     # The report waits for the lock; the wave's end commits while it waits.
     threading.Timer(0.5, release.set).start()
 
-    asked = delivery._after_failure(rt, message_id, 30003, permanent=True)
+    asked = undelivered.after_failure(rt, message_id, 30003, "number")
 
     thread.join(timeout=10)
     assert asked == 0
