@@ -164,13 +164,19 @@ def settings():
 
 
 @pytest.fixture
-def make_app(db_url, sms, clock, settings, queue, poster):
+def failover():
+    """The second SMS provider: none, unless a module gives one."""
+    return None
+
+
+@pytest.fixture
+def make_app(db_url, sms, clock, settings, queue, poster, failover):
     """Build app instances on the test database (several share it, like several processes)."""
     apps = []
 
     def build(**overrides):
         app = create_app({**settings, "DATABASE_URL": db_url, **overrides}, sms=sms, clock=clock,
-                         queue=queue, poster=poster)
+                         queue=queue, poster=poster, failover=failover)
         app.testing = True
         apps.append(app)
         return app

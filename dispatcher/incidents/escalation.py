@@ -18,6 +18,7 @@ from dispatcher.control_rooms import events
 from dispatcher.domain import policy as rules
 from dispatcher.domain import roles
 from dispatcher.incidents import records, waves
+from dispatcher.messaging import outbound
 from dispatcher.queue import ring
 from dispatcher.runtime import Runtime
 from dispatcher.store.models import Alert, Incident
@@ -75,9 +76,21 @@ def wave_due(rt: Runtime, incident_id: int, wave: int) -> bool:
         if (incident.state != "open" or incident.wave != wave or incident.next_wave_at is None
                 or incident.next_wave_at > now):
             return False
-        incident.next_wave_at = None
         policy = rt.policy_for(session, incident)
-        expired = lifecycle.expire(lifecycle.waiting(session, incident.id), now)
+        waiting = lifecycle.waiting(session, incident.id)
+        unsent = outbound.waiting_to_be_sent(session, [a.id for a in waiting])
+        if unsent:
+            # A wave's time runs from its texts going out: while the provider holds them (an
+            # outage), the wave waits with them, and nobody is given up or asked instead.
+            incident.next_wave_at = now + policy.wave_timeout
+            ring(session, "wave", incident.id, wave, at=incident.next_wave_at)
+            records.note(session, incident, "wave.held", now, wave=wave, unsent=len(unsent),
+                         why="texts not yet with the provider")
+            log.error("incident %s: wave %s held, %d alert texts not yet sent", incident.id,
+                      wave, len(unsent))
+            return False
+        incident.next_wave_at = None
+        expired = lifecycle.expire(waiting, now)
         if expired:
             records.note(session, incident, "alerts.expired", now, wave=wave, count=expired)
         going = lifecycle.going_roles(session, incident.id)

@@ -4,8 +4,9 @@
   no volunteer pays for it (`messaging.sending.hold`).
 - The number is at fault (opted out at the provider, not a mobile, unknown...): the
   volunteer is marked, so coordinators see why, and is passed over from now on.
-- An alert that failed is tried once more unless the number is at fault; then its volunteer
-  is replaced by the next one.
+- An alert that failed while the provider works for others is tried once more; then, or at
+  once when the number is at fault, its volunteer is replaced by the next one. While the
+  provider is held, the wave waits for its texts (`escalation.wave_due`).
 - Every other message that matters (the briefing after YES, a corrected address, a
   stand-down, the follow-up question) is tried again with doubling waits and jitter. A
   briefing that has not got through within BRIEFING_DEADLINE_S withdraws its volunteer
@@ -55,7 +56,8 @@ def after_failure(rt: Runtime, message_id: int, code: int | None, kind: str = TR
         if message.purpose == "alert":
             return _alert_failed(rt, session, message, alert, incident, code, kind, now)
         if message.purpose in BRIEFINGS and alert.state == lifecycle.ACCEPTED:
-            deadline = message.created_at + rt.settings.sending.briefing_deadline
+            deadline = (alert.responded_at or message.created_at) + \
+                rt.settings.sending.briefing_deadline
             if kind == NUMBER or now >= deadline:
                 why = "number unreachable" if kind == NUMBER else "briefing undeliverable"
                 log.warning("sms %s: the briefing did not get through; volunteer withdrawn",
@@ -63,7 +65,7 @@ def after_failure(rt: Runtime, message_id: int, code: int | None, kind: str = TR
                 before = _alerted(session, incident.id)
                 withdrawals.withdraw(rt, session, incident, alert, reason=why)
                 return _alerted(session, incident.id) - before
-            _requeue(rt, session, message, now, until=deadline)
+            _again(rt, session, message, now, until=deadline)
             return 0
         return _retry(rt, session, message, now, kind)
 
@@ -91,18 +93,32 @@ def _retry(rt: Runtime, session: Session, message: Message, now: datetime, kind:
         log.warning("sms %s (%s) given up: %s", message.id, message.purpose,
                     "the number cannot take texts" if kind == NUMBER else "tried long enough")
         return 0
-    _requeue(rt, session, message, now, until=give_up)
+    _again(rt, session, message, now, until=give_up)
     return 0
 
 
-def _requeue(rt: Runtime, session: Session, message: Message, now: datetime, *,
-             until: datetime) -> None:
-    """Queue the same message again after a doubling wait with jitter (never past `until`)."""
-    message.attempts = (message.attempts or 0) + 1
-    wait = rt.settings.sending.backoff(message.attempts) * random.uniform(0.8, 1.2)
-    message.status, message.next_attempt_at = "queued", min(now + wait, until)
+def _again(rt: Runtime, session: Session, message: Message, now: datetime, *,
+           until: datetime) -> None:
+    """Send a message again after a doubling wait with jitter (never past `until`).
+
+    One the provider never took is queued again itself; one it took and then reported
+    undelivered is written anew (a provider id is never reused), keeping its first time so
+    that its retry window is not reset.
+    """
+    attempts = (message.attempts or 0) + 1
+    wait = rt.settings.sending.backoff(attempts) * random.uniform(0.8, 1.2)
+    at = min(now + wait, until)
+    if message.sid is not None:
+        responder = session.get(Responder, message.responder_id)
+        alert = session.get(Alert, message.alert_id) if message.alert_id else None
+        again = outbound.queue_message(rt, session, responder, message.body,
+                                       purpose=message.purpose, alert=alert)
+        if again is None:
+            return  # they cannot be texted any more
+        again.created_at, message = message.created_at, again
+    message.attempts, message.status, message.next_attempt_at = attempts, "queued", at
     message.updated_at = now
-    ring(session, "deliver", message.id, at=message.next_attempt_at)
+    ring(session, "deliver", message.id, at=at)
 
 
 def _alerted(session: Session, incident_id: int) -> int:

@@ -67,3 +67,16 @@ def unsent_alert_ids(session: Session, alert_ids: Iterable[int]) -> set[int]:
         )
     )
     return set(ids) - sent
+
+
+def waiting_to_be_sent(session: Session, alert_ids: Iterable[int]) -> set[int]:
+    """Return which of these alerts have a text queued or being sent, not yet with the provider."""
+    ids = list(alert_ids)
+    if not ids:
+        return set()
+    return set(session.scalars(
+        select(Message.alert_id).where(
+            Message.alert_id.in_(ids), Message.purpose == "alert", Message.sid.is_(None),
+            Message.status.in_(("queued", "sending")),
+        )
+    ))

@@ -25,8 +25,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["ACCOUNT", "ACCOUNT_ERRORS", "KINDS", "NUMBER", "NUMBER_ERRORS", "TRANSIENT",
-           "TWILIO_CODES", "Classification", "classify"]
+__all__ = ["ACCOUNT", "ACCOUNT_ERRORS", "HANDSET_CODES", "KINDS", "NUMBER", "NUMBER_ERRORS",
+           "TRANSIENT", "TWILIO_CODES", "Classification", "classify"]
 
 NUMBER = "number"
 ACCOUNT = "account"
@@ -116,6 +116,11 @@ class Classification:
         """Return whether the failure is the number's: never retried, the volunteer marked."""
         return self.kind == NUMBER
 
+
+# Transient faults of one handset, not of the provider: off or out of coverage (30003), held
+# by a fraud guard (30450). They count against the volunteer's alert (tried once more, then
+# the next is asked), never toward a provider outage.
+HANDSET_CODES = frozenset({30003, 30450})
 
 def classify(code: int | None, http_status: int | None = None) -> Classification:
     """Classify a Twilio error code, or failing that the HTTP status of the answer.

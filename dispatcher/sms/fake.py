@@ -20,15 +20,24 @@ class SentSms:
 
 @dataclass
 class RecordingSender:
-    """Keep every message instead of sending it; fail on demand for chosen addresses."""
+    """Keep every message instead of sending it; fail on demand for chosen addresses or all.
+
+    `down`, when set, is raised for every send (an outage); `tried` lists every address a
+    send was attempted to, failed or not.
+    """
 
     name: str = "fake"
     sent: list[SentSms] = field(default_factory=list)
     failures: dict[str, SmsSendError] = field(default_factory=dict)
+    down: SmsSendError | None = None
+    tried: list[str] = field(default_factory=list)
     _numbers: itertools.count = field(default_factory=lambda: itertools.count(1), repr=False)
 
     def send(self, to: str, body: str, *, status_callback: str | None = None) -> ProviderMessage:
-        """Record the message, or raise the failure set for that address."""
+        """Record the message, or raise the failure set for that address (or for all)."""
+        self.tried.append(to)
+        if self.down is not None:
+            raise self.down
         if to in self.failures:
             raise self.failures[to]
         sid = f"SMfake{next(self._numbers):026d}"

@@ -20,17 +20,16 @@ from datetime import datetime, timedelta
 from dispatcher.clock import Clock
 from dispatcher.errors import SmsSendError
 from dispatcher.sms import ProviderMessage, SmsSender
-from dispatcher.sms.codes import ACCOUNT, NUMBER
+from dispatcher.sms.codes import ACCOUNT, HANDSET_CODES, NUMBER
 from dispatcher.sms.failures import kind_of
 
 log = logging.getLogger(__name__)
 
-# The breaker opens when more than RATIO of the last WINDOW sends failed for want of the
-# provider, across at least MIN_NUMBERS numbers, or at once on an account or sender error.
+# The breaker opens when more than RATIO of the last WINDOW sends (of those seen, while fewer)
+# failed for want of the provider, across at least MIN_NUMBERS numbers, or at once on an
+# account or sender error. A fresh process whose first three sends to three numbers fail is
+# looking at an outage, and must not spend the volunteers behind them.
 WINDOW, RATIO, MIN_NUMBERS = 10, 0.5, 3
-# A handset that is off or out of coverage (30003), or held by a fraud guard (30450), fails
-# for its number alone, however many there are: only the provider's own troubles count.
-HANDSET_CODES = frozenset({30003, 30450})
 
 
 class ProvidersDown(SmsSendError):
@@ -86,7 +85,8 @@ class Breaker:
             self.probe_at = now + _jitter(self._wait)
             return False
         failing = [a for ok, a in self._recent if not ok]
-        outage = (len(failing) > RATIO * WINDOW and len(set(failing)) >= MIN_NUMBERS)
+        outage = (len(failing) > RATIO * len(self._recent)
+                  and len(set(failing)) >= MIN_NUMBERS)
         if kind != ACCOUNT and not outage:
             return False
         self.opened_at, self.reason = now, why
