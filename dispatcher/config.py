@@ -26,7 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "TWILIO_MESSAGING_SERVICE_SID": "",
     "TWILIO_TIMEOUT_S": 5.0,
     # The whole of one call, however slowly the answer comes; at most half of SEND_LEASE_S.
-    "TWILIO_DEADLINE_S": 10.0,
+    "TWILIO_DEADLINE_S": 3.0,
     "TWILIO_VALIDITY_PERIOD_S": 120,
     # A second provider for while the first is down: "" (none) or "46elks".
     "SMS_FAILOVER_BACKEND": "",
@@ -34,7 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "ELKS_PASSWORD": "",
     "ELKS_FROM": "",
     "ELKS_TIMEOUT_S": 5.0,
-    "ELKS_DEADLINE_S": 10.0,
+    "ELKS_DEADLINE_S": 3.0,
     # The URL Twilio and control rooms see; signatures are checked against it.
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
     # Where a phone number without a country code is taken to be.
@@ -85,7 +85,7 @@ DEFAULTS: dict[str, Any] = {
     # Messages handed to the provider at once, and how long a claimed message may go
     # unanswered before the sweeper hands it out again (never once it has a provider id).
     "SEND_CONCURRENCY": 32,
-    "SEND_LEASE_S": 30,
+    "SEND_LEASE_S": 6,
     # A message that failed for a moment is tried again after RETRY_BASE_S, doubling (with
     # jitter) up to RETRY_MAX_S, for up to RETRY_FOR_S; the briefing after YES gets
     # BRIEFING_DEADLINE_S before its volunteer is withdrawn and replaced.
@@ -97,7 +97,7 @@ DEFAULTS: dict[str, Any] = {
     "PROVIDER_PROBE_FIRST_S": 2,
     "PROVIDER_PROBE_MAX_S": 60,
     # Seconds between sweeps for stuck messages and overdue timers, events and follow-ups.
-    "SWEEP_INTERVAL_S": 5,
+    "SWEEP_INTERVAL_S": 2,
     # Inbound SMS and delivery reports are stored first, then processed by a job: a failed
     # try is tried again after this, doubling, and given up (logged at ERROR) after the maximum.
     "INBOUND_RETRY_S": 10,

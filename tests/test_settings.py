@@ -13,9 +13,9 @@ from dispatcher.settings import Settings, load_settings
 def test_the_defaults_become_typed_groups():
     settings = load_settings(environ={})
 
-    assert settings.sending.lease == timedelta(seconds=30)
+    assert settings.sending.lease == timedelta(seconds=6)
     assert settings.sending.concurrency == 32
-    assert settings.queue.sweep_interval == timedelta(seconds=5)
+    assert settings.queue.sweep_interval == timedelta(seconds=2)
     assert settings.queue.workers == 4
     assert settings.events.max_age == timedelta(hours=24)
     assert settings.conversation.default_region == "SE"

@@ -100,9 +100,14 @@ class Sweeper:
             self._thread.join(wait_s)
 
     def _loop(self) -> None:
-        """Sweep until stopped; a failing round is logged and the next one runs."""
-        while not self._stop.wait(self._every):
+        """Sweep at once (a restart finds a dead worker's claims), then every few seconds.
+
+        A failing round is logged and the next one runs.
+        """
+        while True:
             try:
                 sweep(self._rt, self._run)
             except Exception:  # noqa: BLE001 - the sweeper must outlive one bad round
                 log.exception("sweep failed")
+            if self._stop.wait(self._every):
+                return

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 import pytest
 
+from dispatcher.config import DEFAULTS
 from tests.builders import alert_states, create_incident, make_control_room, make_volunteer
 from tests.support.consumer import consuming, eventually, spawn, stop
 from tests.support.fake_twilio import Answer
@@ -58,6 +59,35 @@ def test_a_consumer_killed_mid_fan_out_loses_no_alert_and_resends_at_most_its_co
     assert len(numbers) - 30 <= CONCURRENCY  # only those in flight at the kill went twice
     assert all(numbers.count(number) == 1 for number in recorded)  # a SID is never re-sent
     assert {m.sid for m in messages} <= {r.sid for r in fake.requests if r.sid}
+
+
+def test_after_a_kill_every_alert_goes_within_ten_seconds_of_a_consumer_on_the_defaults(
+    stack, fake, tmp_path
+):
+    fake.latency_s = 0.3
+    app, rt, settings = stack(WAVE_SIZE=30, MAX_ALERTED=30,
+                              SEND_LEASE_S=DEFAULTS["SEND_LEASE_S"],
+                              SWEEP_INTERVAL_S=DEFAULTS["SWEEP_INTERVAL_S"])
+    volunteers = [make_volunteer(rt, north_m=20 + 15 * i) for i in range(30)]
+    room = make_control_room(rt)
+    consumer = spawn(settings, fake.url, tmp_path / "consumer.log")
+    try:
+        assert create_incident(app.test_client(), room, rt).status_code == 202
+        assert fake.wait(lambda f: len(f.requests) >= 8, timeout_s=60)
+        consumer.kill()
+        consumer.wait()
+        recorded = {m.address for m in alert_messages(rt) if m.sid is not None}
+        consumer = spawn(settings, fake.url, tmp_path / "consumer.log")
+        # The lease and the sweep at start bound the wait: a consumer takes about a second
+        # to start, and the dead one's claims are free again within the lease.
+        messages = eventually(lambda: all_sent(rt, 30), timeout_s=10)
+    finally:
+        stop(consumer)
+
+    assert messages, (tmp_path / "consumer.log").read_text()[-3000:]
+    numbers = [r.to for r in fake.requests]
+    assert set(numbers) == {v.phone for v in volunteers}
+    assert all(numbers.count(number) == 1 for number in recorded)  # a SID is never re-sent
 
 
 @contextmanager
