@@ -13,6 +13,8 @@ from werkzeug.serving import make_server
 from dispatcher.current import runtime
 from dispatcher.jobs import sweeper, tasks
 from dispatcher.runtime import Runtime
+from dispatcher.sms.codes import TRANSIENT
+from dispatcher.sms.failures import ProviderCheckError
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,7 @@ def run_consumer(rt: Runtime, workers: int | None = None) -> None:
     SIGINT lets running jobs finish; SIGTERM stops at once (a job cut short is found by
     the sweeper). Must run in the main thread, which receives the signals.
     """
+    check_providers(rt)
     queue = rt.queue
     if not hasattr(queue, "consumer"):
         raise click.ClickException(f"the {queue.name} queue has no consumer to run")
@@ -33,6 +36,21 @@ def run_consumer(rt: Runtime, workers: int | None = None) -> None:
         consumer.run()
     finally:
         sweep.stop()
+
+
+def check_providers(rt: Runtime) -> None:
+    """Check the SMS providers' credentials before sending: refuse to start on bad ones.
+
+    A provider that cannot be reached now is logged at ERROR and the consumer starts: its
+    breaker holds the sends until the provider answers.
+    """
+    try:
+        rt.sms.check()
+    except ProviderCheckError as exc:
+        if exc.kind == TRANSIENT:
+            log.error("SMS provider check: %s; sends wait until it answers", exc.message)
+            return
+        raise click.ClickException(f"SMS provider refused: {exc.message}") from exc
 
 
 @click.command("serve")

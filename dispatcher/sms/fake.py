@@ -31,6 +31,7 @@ class RecordingSender:
     failures: dict[str, SmsSendError] = field(default_factory=dict)
     down: SmsSendError | None = None
     tried: list[str] = field(default_factory=list)
+    check_error: Exception | None = None  # what `check` raises, as a refused account would
     _numbers: itertools.count = field(default_factory=lambda: itertools.count(1), repr=False)
 
     def send(self, to: str, body: str, *, status_callback: str | None = None) -> ProviderMessage:
@@ -43,6 +44,11 @@ class RecordingSender:
         sid = f"SMfake{next(self._numbers):026d}"
         self.sent.append(SentSms(to=to, body=body, sid=sid))
         return ProviderMessage(sid=sid, status="queued")
+
+    def check(self) -> None:
+        """Pass, or raise the error set for the credential check."""
+        if self.check_error is not None:
+            raise self.check_error
 
     def to(self, address: str) -> list[str]:
         """Return the bodies sent to one address, oldest first."""

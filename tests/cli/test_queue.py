@@ -13,9 +13,11 @@ import pytest
 import requests
 
 from dispatcher import create_app
+from dispatcher.cli.queue import check_providers
 from dispatcher.clock import SystemClock
 from dispatcher.hooks.fake import RecordingPoster
 from dispatcher.messaging import outbound
+from dispatcher.sms.failures import ProviderCheckError
 from dispatcher.store.db import make_engine, upgrade
 from tests.builders import create_incident, make_control_room, make_volunteer
 from tests.support.consumer import eventually
@@ -123,3 +125,22 @@ def test_sweep_runs_each_overdue_job_here_once(app, rt, sms, queue, clock):
     assert "1 overdue jobs run" in result.output
     assert sms.to(volunteer.phone) == ["Hello"]
     assert queue.jobs == []  # run here, not rung
+
+
+def test_a_consumer_refuses_to_start_when_the_provider_refuses_the_credentials(cli, sms):
+    sms.check_error = ProviderCheckError(
+        "DISPATCHER_TWILIO_ACCOUNT_SID/AUTH_TOKEN refused by Twilio (20003)", provider_code=20003)
+
+    result = cli("queue", "consume")
+
+    assert result.exit_code != 0
+    assert "SMS provider refused" in result.output and "20003" in result.output
+
+
+def test_a_provider_that_cannot_be_reached_at_start_is_logged_and_held_not_fatal(rt, sms, caplog):
+    sms.check_error = ProviderCheckError("Twilio could not be reached", kind="transient")
+
+    with caplog.at_level("ERROR", logger="dispatcher.cli.queue"):
+        check_providers(rt)
+
+    assert "could not be reached" in caplog.text
