@@ -8,12 +8,19 @@ database or the fake with a deadline; nothing here asserts how long anything too
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 
 import pytest
 
 from dispatcher.config import DEFAULTS
-from tests.builders import alert_states, create_incident, make_control_room, make_volunteer
+from tests.builders import (
+    alert_states,
+    create_incident,
+    make_control_room,
+    make_volunteer,
+    sms_arrives,
+)
 from tests.support.consumer import consuming, eventually, spawn, stop
 from tests.support.fake_twilio import Answer
 from tests.support.services import RedisServer
@@ -195,6 +202,7 @@ def test_a_retry_that_gets_through_keeps_the_volunteer_and_alerts_nobody_else(
 
 @pytest.mark.parametrize(("code", "status"), [
     (21610, "opted_out"), (21211, "invalid_number"), (21614, "invalid_number"),
+    (30005, "invalid_number"), (30006, "invalid_number"),
 ])
 def test_a_permanent_provider_error_is_not_retried_and_marks_the_volunteer(
     three, fake, code, status
@@ -227,3 +235,48 @@ def test_a_volunteer_marked_for_a_bad_number_is_passed_over_at_the_next_incident
     assert response.status_code == 202
     assert response.json["counts"]["alerted"] == 0
     assert len(fake.to(first.phone)) == 1
+
+
+OUTAGES = {"HTTP 503 for every call": Answer.server_error(503),
+           "credentials refused (20003)": Answer.refuse(20003, 401)}
+
+
+@pytest.mark.parametrize("outage", OUTAGES.values(), ids=OUTAGES.keys())
+def test_a_provider_outage_spends_nobody_and_the_alerts_go_when_it_returns(stack, fake, outage):
+    app, rt, _ = stack(WAVE_SIZE=3, WAVE_TIMEOUT_S=2, PROVIDER_PROBE_FIRST_S=0.5,
+                       PROVIDER_PROBE_MAX_S=1)
+    volunteers = [make_volunteer(rt, north_m=50 * (n + 1)) for n in range(5)]
+    room = make_control_room(rt)
+    fake.down = outage
+
+    with consuming(rt):
+        assert create_incident(app.test_client(), room, rt).status_code == 202
+        assert fake.wait(lambda f: len(f.requests) >= 6, timeout_s=30)  # probes, refused
+        time.sleep(3)  # past a wave's time: the wave waits for its texts
+        held = alert_states(rt)
+        fake.down = None
+        sent = eventually(lambda: len(fake.accepted()) >= 3, timeout_s=30)
+
+    assert set(held.values()) == {"pending"} and len(held) == 3
+    assert sent, alert_states(rt)
+    assert {r.to for r in fake.accepted()[:3]} == {v.phone for v in volunteers[:3]}
+    assert {status_of(rt, v) for v in volunteers} == {"active"}
+    assert "failed" not in alert_states(rt).values()
+
+
+def test_a_briefing_refused_once_with_503_is_retried_and_delivered(stack, fake):
+    app, rt, _ = stack(WAVE_SIZE=1, TARGET_AED=0, RETRY_BASE_S=0.5)
+    going = make_volunteer(rt, north_m=50)
+    room = make_control_room(rt)
+
+    with consuming(rt):
+        assert create_incident(app.test_client(), room, rt).status_code == 202
+        assert eventually(lambda: alert_states(rt).get(going.phone) == "sent")
+        fake.answer(going.phone, Answer.server_error(503))  # the next text to them fails once
+        sms_arrives(rt, going, "YES")
+        briefed = eventually(lambda: [r for r in fake.to(going.phone)
+                                      if r.sid and "Drottninggatan" in r.body])
+
+    assert briefed, [r.body[:30] for r in fake.to(going.phone)]
+    assert [r.sid is not None for r in fake.to(going.phone)] == [True, False, True]
+    assert alert_states(rt) == {going.phone: "accepted"}

@@ -80,6 +80,7 @@ class FakeTwilio:
 
     def __init__(self, latency_s: float = 0.0):
         self.latency_s = latency_s
+        self.down: Answer | None = None  # when set, every request is answered so (an outage)
         self.requests: list[Request] = []
         self._script: dict[str, list[Answer]] = defaultdict(list)
         self._always: dict[str, Answer] = {}
@@ -146,8 +147,10 @@ class FakeTwilio:
             return True
 
     def _decide(self, to: str) -> Answer:
-        """Return the scripted answer for the next request to a number."""
+        """Return the scripted answer for the next request to a number (or `down`, for all)."""
         with self._changed:
+            if self.down is not None:
+                return self.down
             if self._script.get(to):
                 return self._script[to].pop(0)
             return self._always.get(to, ACCEPT)
