@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 from dataclasses import replace
@@ -11,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-from dispatcher import current
+from dispatcher import current, logs
 from dispatcher.clock import Clock, SystemClock
 from dispatcher.config import load_config
 from dispatcher.domain.policy import Policy
@@ -45,7 +44,7 @@ def create_app(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         SECRET_KEY=settings.secret_key or secrets.token_hex(32),
     )
-    _configure_logging(settings.log_level)
+    logs.configure(settings.log_level)
 
     engine = make_engine(settings.database_url)
     clock = clock if clock is not None else SystemClock()
@@ -80,10 +79,4 @@ def create_app(
     cli.register(app)
     return app
 
-
-def _configure_logging(level: str) -> None:
-    """Log at the configured level; keep the HTTP libraries' request logs out."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("twilio.http_client", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
@@ -76,8 +74,7 @@ def phones_reply(who: str, body: str) -> None:
             raise click.ClickException(f"no volunteer {who}")
         address, ref = responder.phone, responder.ref
         seen = session.scalar(select(func.max(Message.id))) or 0
-    inbound.receive(rt, sid=f"VP{uuid.uuid4().hex}", address=address, body=body,
-                         provider="outbox")
+    inbound.take_now(rt, address=address, body=body)
     click.echo(f"{ref} <- {body}")
     with rt.transaction() as session:
         answers = session.scalars(

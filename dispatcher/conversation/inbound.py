@@ -11,6 +11,7 @@ decided by the handler its intent is routed to in ROUTES: the volunteer's own st
 from __future__ import annotations
 
 import logging
+import uuid
 
 import phonenumbers
 from sqlalchemy import select
@@ -118,3 +119,14 @@ def route(rt: Runtime, session: Session, responder: Responder, reply: Reply,
         if responder.status == "opted_out" and reply.intent != "start":
             return  # nothing goes to an opted-out number until it says START
     ROUTES[reply.intent](rt, session, responder, reply, record)
+
+
+def take_now(rt: Runtime, *, address: str, body: str) -> bool:
+    """Store a text typed on a virtual phone and act on it here and now (demos and drills).
+
+    The answer is then in the thread as soon as the page or the command shows it; should
+    acting on it fail, it stays stored and the sweeper tries again.
+    """
+    message_id = store(rt, sid=f"VP{uuid.uuid4().hex}", address=address, body=body,
+                       provider="outbox")
+    return message_id is not None and process(rt, message_id)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import uuid
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from sqlalchemy import func, or_, select
@@ -87,6 +86,5 @@ def reply(ref: str):
             abort(404)
         address = responder.phone
     if body:
-        inbound.receive(rt, sid=f"VP{uuid.uuid4().hex}", address=address, body=body[:1600],
-                             provider="outbox")
+        inbound.take_now(rt, address=address, body=body[:1600])
     return redirect(url_for("phones.thread", ref=ref) + "#end")
