@@ -34,10 +34,14 @@ def overdue(rt: Runtime) -> list[tuple[str, tuple]]:
     lease, idle = rt.settings.sending.lease, rt.settings.queue.sweep_interval
     jobs: list[tuple[str, tuple]] = []
     with rt.transaction() as session:
+        # A message still queued a lease after it was written (or after its retry time) has
+        # lost its doorbell: a running fan-out claims its messages within that, and ringing
+        # sooner would start a second fan-out beside it, past SEND_CONCURRENCY.
+        waited = Message.next_attempt_at.is_(None) | (Message.next_attempt_at <= now - GRACE)
         stuck = session.scalars(
             select(Message.id).where(
                 Message.direction == "out", Message.sid.is_(None),
-                ((Message.status == "queued") & (Message.updated_at <= now - idle))
+                ((Message.status == "queued") & waited & (Message.updated_at <= now - lease))
                 | ((Message.status == "sending") & (Message.updated_at <= now - lease)),
             ).order_by(Message.id)
         ).all()

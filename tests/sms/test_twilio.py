@@ -197,7 +197,8 @@ def test_the_sdk_http_client_gets_the_configured_timeout_when_none_is_injected()
 
 def test_the_sdk_http_client_bounds_each_call_by_the_configured_deadline():
     settings = load_settings({"TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN,
-                              "TWILIO_FROM": "+15005550006", "TWILIO_DEADLINE_S": 7.5},
+                              "TWILIO_FROM": "+15005550006", "TWILIO_DEADLINE_S": 7.5,
+                              "SEND_LEASE_S": 30},
                              environ={})
 
     twilio = TwilioSender.from_settings(settings.twilio)
