@@ -15,7 +15,6 @@ import uuid
 
 import phonenumbers
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dispatcher.conversation import account, answers
@@ -69,27 +68,25 @@ def receive(rt: Runtime, *, sid: str, address: str, body: str, provider: str) ->
 def store(rt: Runtime, *, sid: str, address: str, body: str, provider: str) -> int | None:
     """Write an inbound SMS once; return its id, None for a repeat."""
     now = rt.clock.now()
-    try:
-        with rt.transaction() as session:
-            if session.scalar(select(Message.id).where(Message.sid == sid)) is not None:
-                return None
-            responder = find_responder(session, address, rt.settings.conversation.default_region)
-            record = Message(direction="in", provider=provider, sid=sid, status="received",
-                             created_at=now, updated_at=now)
-            if responder is None:
-                log.info("inbound SMS from an unregistered number kept without number or text")
-                record.channel, record.address, record.body = "sms", "", ""
-                record.purpose, record.processed_at = "inbound", now  # nothing to act on
-            else:
-                channel = "whatsapp" if address.startswith("whatsapp:") else "sms"
-                record.channel, record.address = channel, address_for(responder.phone, channel)
-                record.body = body.replace("\x00", "")[:1600]
-                record.purpose, record.responder_id = "reply", responder.id
-            session.add(record)
-            session.flush()
-            return record.id
-    except IntegrityError:
-        return None  # the same MessageSid arrived twice at once; the other one stored it
+
+    def write(session: Session) -> Message | None:
+        if session.scalar(select(Message.id).where(Message.sid == sid)) is not None:
+            return None
+        responder = find_responder(session, address, rt.settings.conversation.default_region)
+        record = Message(direction="in", provider=provider, sid=sid, status="received",
+                         created_at=now, updated_at=now)
+        if responder is None:
+            log.info("inbound SMS from an unregistered number kept without number or text")
+            record.channel, record.address, record.body = "sms", "", ""
+            record.purpose, record.processed_at = "inbound", now  # nothing to act on
+        else:
+            channel = "whatsapp" if address.startswith("whatsapp:") else "sms"
+            record.channel, record.address = channel, address_for(responder.phone, channel)
+            record.body = body.replace("\x00", "")[:1600]
+            record.purpose, record.responder_id = "reply", responder.id
+        return record
+
+    return inbox.insert_once(rt.transaction, write)
 
 
 def process(rt: Runtime, message_id: int) -> bool:

@@ -6,7 +6,6 @@ import logging
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dispatcher.alerts import lifecycle
@@ -60,18 +59,15 @@ def store_report(rt: Runtime, sid: str, status: str, error_code: int | None) -> 
     status = status.lower()
     if status not in RANK or not sid:
         return None
-    try:
-        with rt.transaction() as session:
-            if session.scalar(select(DeliveryReport.id).where(
-                    DeliveryReport.sid == sid, DeliveryReport.status == status)) is not None:
-                return None
-            report = DeliveryReport(sid=sid, status=status, error_code=error_code,
-                                    received_at=rt.clock.now())
-            session.add(report)
-            session.flush()
-            return report.id
-    except IntegrityError:
-        return None  # the same report arrived twice at once; the other one stored it
+
+    def write(session: Session) -> DeliveryReport | None:
+        if session.scalar(select(DeliveryReport.id).where(
+                DeliveryReport.sid == sid, DeliveryReport.status == status)) is not None:
+            return None
+        return DeliveryReport(sid=sid, status=status, error_code=error_code,
+                              received_at=rt.clock.now())
+
+    return inbox.insert_once(rt.transaction, write)
 
 
 def apply_report(rt: Runtime, report_id: int) -> bool:

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from dispatcher.settings import InboundSettings
@@ -147,3 +148,21 @@ def _give_up(transaction: Transaction, clock: Callable[[], datetime], model: typ
     if gave_up:
         log.error("%s given up after %d failed attempts; it will not be processed", name,
                   attempts)
+
+
+def insert_once(transaction: Transaction, write: Callable[[Session], Any]) -> int | None:
+    """Store one row in its own transaction; return its id, None for one stored before.
+
+    `write` returns the new row, or None when it finds the row there already; a concurrent
+    write of the same row, refused by a unique constraint, also gives None.
+    """
+    try:
+        with transaction() as session:
+            row = write(session)
+            if row is None:
+                return None
+            session.add(row)
+            session.flush()
+            return row.id
+    except IntegrityError:
+        return None  # the same row arrived twice at once; the other one stored it
