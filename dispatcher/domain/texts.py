@@ -23,8 +23,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "arrived": "Thank you for being there. The ambulance is on its way.",
         "help": "CPR alerts: reply YES to go, NO if you can't, HERE when you arrive. "
         "PAUSE 8 pauses alerts for 8 hours, RESUME restarts them, STOP ends them.",
-        "unknown": "Sorry, we did not understand. Reply YES, NO, HERE, PAUSE, RESUME or STOP, "
-        "or HELP for more.",
+        "unknown": "Sorry, we did not understand. Are you going? Reply YES if you are going, "
+        "NO if not. HERE when you arrive, STOP to end alerts, HELP for more.",
         "no_open_alert": "You have no open alert right now. Reply HELP for the commands.",
         "stopped": "You will get no more alerts. Reply START to get them again.",
         "started": "Welcome back: you will get alerts again. Reply STOP to end them.",
@@ -56,8 +56,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "arrived": "Tack för att du är på plats. Ambulansen är på väg.",
         "help": "HLR-larm: svara JA för att gå, NEJ om du inte kan, FRAMME när du är på plats. "
         "PAUSE 8 pausar larmen i 8 timmar, RESUME startar dem igen, STOP avslutar dem.",
-        "unknown": "Tyvärr förstod vi inte. Svara JA, NEJ, FRAMME, PAUSE, RESUME eller STOP, "
-        "eller HELP för mer info.",
+        "unknown": "Tyvärr förstod vi inte. Går du? Svara JA om du går, NEJ om inte. "
+        "FRAMME när du är på plats, STOP för att avsluta, HELP för mer.",
         "no_open_alert": "Du har inget öppet larm just nu. Svara HELP för kommandona.",
         "stopped": "Du får inga fler larm. Svara START för att få dem igen.",
         "started": "Välkommen tillbaka: du får larm igen. Svara STOP för att avsluta dem.",
@@ -89,8 +89,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "arrived": "Dank u dat u er bent. De ambulance is onderweg.",
         "help": "Reanimatie-alarmen: antwoord JA om te gaan, NEE als u niet kunt, HERE als u er "
         "bent. PAUSE 8 pauzeert alarmen 8 uur, RESUME zet ze weer aan, STOP stopt ze.",
-        "unknown": "Sorry, dat begrepen we niet. Antwoord JA, NEE, HERE, PAUSE, RESUME of STOP, "
-        "of HELP voor meer info.",
+        "unknown": "Sorry, dat begrepen we niet. Gaat u? Antwoord JA als u gaat, NEE als "
+        "niet. HERE als u er bent, STOP om te stoppen, HELP voor meer.",
         "no_open_alert": "U heeft nu geen open alarm. Antwoord HELP voor de commando's.",
         "stopped": "U krijgt geen alarmen meer. Antwoord START om ze weer te krijgen.",
         "started": "Welkom terug: u krijgt weer alarmen. Antwoord STOP om ze te stoppen.",
@@ -126,8 +126,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "arrived": "Merci de votre présence. L'ambulance est en route.",
         "help": "Alertes RCP: répondez OUI pour y aller, NON si vous ne pouvez pas, HERE à "
         "votre arrivée. PAUSE 8 suspend les alertes 8 h, RESUME les réactive, STOP y met fin.",
-        "unknown": "Désolé, nous n'avons pas compris. Répondez OUI, NON, HERE, PAUSE, RESUME ou "
-        "STOP, ou HELP pour en savoir plus.",
+        "unknown": "Désolé, nous n'avons pas compris. Y allez-vous? Répondez OUI si vous y "
+        "allez, NON sinon. HERE à votre arrivée, STOP y met fin, HELP pour l'aide.",
         "no_open_alert": "Vous n'avez aucune alerte en cours. Répondez HELP pour la liste des "
         "commandes.",
         "stopped": "Vous ne recevrez plus d'alertes. Répondez START pour les recevoir de nouveau.",
@@ -166,8 +166,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "arrived": "Danke, dass Sie vor Ort sind. Der Rettungsdienst ist unterwegs.",
         "help": "HLW-Alarme: Antworten Sie JA zum Hingehen, NEIN, wenn Sie nicht können, "
         "HERE bei Ankunft. PAUSE 8 pausiert sie 8 Std., RESUME aktiviert sie, STOP beendet sie.",
-        "unknown": "Das haben wir leider nicht verstanden. Antworten Sie JA, NEIN, HERE, PAUSE, "
-        "RESUME oder STOP, oder HELP für mehr.",
+        "unknown": "Das haben wir leider nicht verstanden. Gehen Sie hin? Antworten Sie JA, "
+        "wenn ja, NEIN, wenn nicht. HERE bei Ankunft, STOP zum Beenden, HELP für mehr.",
         "no_open_alert": "Sie haben gerade keinen offenen Alarm. Antworten Sie HELP für die "
         "Befehle.",
         "stopped": "Sie erhalten keine Alarme mehr. Antworten Sie START, um sie wieder zu "
@@ -204,8 +204,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "arrived": "Kiitos, että olet paikalla. Ambulanssi on tulossa.",
         "help": "Elvytyshälytykset: vastaa KYLLÄ, jos lähdet, EI, jos et pääse, HERE, kun olet "
         "perillä. PAUSE 8 keskeyttää hälytykset 8 tunniksi, RESUME jatkaa, STOP lopettaa.",
-        "unknown": "Valitettavasti emme ymmärtäneet. Vastaa KYLLÄ, EI, HERE, PAUSE, RESUME tai "
-        "STOP, tai HELP, niin saat ohjeet.",
+        "unknown": "Valitettavasti emme ymmärtäneet. Lähdetkö? Vastaa KYLLÄ, jos lähdet, EI, "
+        "jos et. HERE, kun olet perillä, STOP lopettaa, HELP antaa ohjeet.",
         "no_open_alert": "Sinulla ei ole nyt avointa hälytystä. Vastaa HELP, niin saat komennot.",
         "stopped": "Et saa enää hälytyksiä. Vastaa START, jos haluat ne taas.",
         "started": "Tervetuloa takaisin: saat taas hälytyksiä. Vastaa STOP, jos haluat lopettaa "

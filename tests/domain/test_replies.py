@@ -1,4 +1,4 @@
-"""The reply grammar: the first word of a volunteer's SMS decides what it means."""
+"""The reply grammar: commands by their first word, answers to an alert only when clear."""
 
 from __future__ import annotations
 
@@ -10,17 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from dispatcher.domain import replies
+from dispatcher.domain import keywords, replies
 from dispatcher.domain.replies import INTENTS, Reply, parse_reply
 
-SOURCE = Path(replies.__file__)
+SOURCES = (Path(replies.__file__), Path(keywords.__file__))
 
 # DESIGN.md section 5, restated here so that the test does not read the module's own table.
 GRAMMAR = {
     "accept": ["YES", "Y", "OK", "1", "JA", "J", "OUI", "SI", "KYLLÄ"],
     "decline": ["NO", "N", "2", "NEJ", "NEE", "NEIN", "NON", "EI"],
     "arrived": ["HERE", "3", "FRAMME"],
-    "stop": ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"],
+    "stop": ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"],
     "start": ["START", "UNSTOP"],
     "help": ["HELP", "INFO"],
     "pause": ["PAUSE"],
@@ -40,7 +40,6 @@ def spellings(word: str) -> list[str]:
         *cases,
         f"{word}!",
         f"{word.lower()}.",
-        f"{word}?!",
         f"  {word}",
         f"\n\n{word.lower()}\n",
         f"\t{word}\u00a0",  # a tab and a non-breaking space
@@ -50,11 +49,17 @@ def spellings(word: str) -> list[str]:
     ]
 
 
+ANSWERS = ("accept", "decline", "arrived")
 KEYWORD_CASES = [
     (body, Reply(intent))
     for intent, words in GRAMMAR.items()
     for word in words
     for body in spellings(word)
+] + [
+    # A command is heard even as a question; an answer to an alert is not taken from one.
+    (f"{word}?!", Reply("unknown" if intent in ANSWERS else intent))
+    for intent, words in GRAMMAR.items()
+    for word in words
 ]
 
 CASES = [
@@ -71,7 +76,7 @@ CASES = [
     ("Nón", Reply("decline")),
     ("Ｙｅｓ", Reply("accept")),  # full-width letters
     ("١", Reply("accept")),  # an Arabic-Indic one
-    # The first word decides; the words after it don't change the intent.
+    # Words after a clear answer that neither hedge nor contradict it don't change it.
     ("Yes!", Reply("accept")),
     ("ja.", Reply("accept")),
     ("  yes", Reply("accept")),
@@ -79,7 +84,7 @@ CASES = [
     ("ok 👍", Reply("accept")),
     ("Ja tack", Reply("accept")),
     ("Ja, ik kom", Reply("accept")),
-    ("yes no", Reply("accept")),
+    ("yes no", Reply("unknown")),  # yes and no together is unclear
     ("Nej tyvärr", Reply("decline")),
     ("No, sorry, at work", Reply("decline")),
     ("Nein danke", Reply("decline")),
@@ -132,7 +137,17 @@ CASES = [
     ("PAUSE 9999", Reply("pause")),
     ("PAUSE 99999999999999999999999", Reply("pause")),
     ("pause forever", Reply("pause")),
-    ("PAUSE 8h", Reply("pause")),
+    ("PAUSE 8h", Reply("pause", hours=8.0)),
+    ("PAUSE 3h", Reply("pause", hours=3.0)),
+    ("PAUSE 30 min", Reply("pause", hours=0.5)),
+    ("PAUSE 90m", Reply("pause", hours=1.5)),
+    ("PAUSE 2 hours", Reply("pause", hours=2.0)),
+    ("PAUSE 1d", Reply("pause", hours=24.0)),
+    ("pause 2 dagar", Reply("pause", hours=48.0)),
+    ("PAUSE 1 week", Reply("pause", hours=168.0)),
+    ("PAUSE 31d", Reply("pause")),  # beyond MAX_PAUSE_HOURS
+    ("PAUSE 0 min", Reply("pause")),
+    ("PAUSE 8 please", Reply("pause", hours=8.0)),  # a word that is no unit leaves hours
     ("PAUSE8", Reply("unknown")),
     # Anything else means nothing.
     ("", Reply("unknown")),
@@ -144,13 +159,13 @@ CASES = [
     ("👍", Reply("unknown")),
     ("👍 yes", Reply("accept")),
     ("Yesterday", Reply("unknown")),
-    ("Nope", Reply("unknown")),
+    ("Nope", Reply("decline")),
     ("yess", Reply("unknown")),
-    ("okay", Reply("unknown")),
+    ("okay", Reply("accept")),
     ("Ending", Reply("unknown")),
     ("y_e_s", Reply("accept")),  # an underscore separates words like any other punctuation
     ("11", Reply("unknown")),
-    ("4821 YES", Reply("unknown")),
+    ("4821 YES", Reply("accept", code="4821")),
     ("Who is this?", Reply("unknown")),
     # Long bodies are read from their first word.
     ("YES " + "x" * 1596, Reply("accept")),
@@ -169,7 +184,7 @@ def describe(body: str | None) -> str:
 
 @pytest.mark.parametrize(("body", "expected"), CASES + KEYWORD_CASES,
                          ids=[describe(body) for body, _ in CASES + KEYWORD_CASES])
-def test_the_first_word_of_a_reply_decides_what_it_means(body, expected):
+def test_a_reply_is_read_as_its_words_mean(body, expected):
     assert parse_reply(body) == expected
 
 
@@ -211,14 +226,16 @@ def test_the_docstring_examples_run():
     assert failed == 0
 
 
-def test_the_module_imports_the_standard_library_only():
+@pytest.mark.parametrize("source", SOURCES, ids=lambda path: path.name)
+def test_the_grammar_imports_the_standard_library_and_its_keywords_only(source):
     roots = set()
-    for node in ast.walk(ast.parse(SOURCE.read_text(encoding="utf-8"))):
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             roots |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
             roots.add("." * node.level + (node.module or ""))
 
-    assert not any(r.split(".")[0] in {"flask", "sqlalchemy", "dispatcher"} for r in roots)
+    own = {r for r in roots if r.split(".")[0] == "dispatcher"}
+    assert own <= {"dispatcher.domain"}  # from dispatcher.domain import keywords
     assert not any(r.startswith(".") for r in roots)
-    assert {r.split(".")[0] for r in roots} <= set(sys.stdlib_module_names) | {"__future__"}
+    assert {r.split(".")[0] for r in roots - own} <= set(sys.stdlib_module_names) | {"__future__"}
