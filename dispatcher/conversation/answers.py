@@ -213,12 +213,14 @@ def _arrived(rt: Runtime, session: Session, incident: Incident, alert: Alert) ->
 def _brief(rt: Runtime, session: Session, incident: Incident, alert: Alert) -> None:
     """Send the volunteer their task, the address, access notes and a map link."""
     aed = rt.aeds.get(alert.aed_id) if alert.aed_id else None
-    body = briefing.details(
+    texts = briefing.details(
         language=alert.responder.language, incident=incident, alert=alert, aed=aed,
         map_template=rt.settings.conversation.map_link_template,
         local_now=rt.clock.now().astimezone(rt.timezone),
     )
-    outbound.queue_message(rt, session, alert.responder, body, purpose="details", alert=alert)
+    for body in texts:  # one, or two when the address and notes need a text of their own
+        outbound.queue_message(rt, session, alert.responder, body, purpose="details",
+                               alert=alert)
 
 
 def _decline(rt: Runtime, session: Session, incident: Incident, alert: Alert, *,

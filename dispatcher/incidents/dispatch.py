@@ -178,9 +178,13 @@ def _tell_the_going(rt: Runtime, session: Session, incident: Incident) -> None:
     for alert in incident.alerts:
         if alert.state != lifecycle.ACCEPTED:
             continue
-        body = briefing.update(language=alert.responder.language, incident=incident, alert=alert,
-                               map_template=rt.settings.conversation.map_link_template)
-        outbound.queue_message(rt, session, alert.responder, body, purpose="update", alert=alert)
+        texts = briefing.update(
+            language=alert.responder.language, incident=incident, alert=alert,
+            map_template=rt.settings.conversation.map_link_template,
+        )
+        for body in texts:  # one, or two when the address and notes need a text of their own
+            outbound.queue_message(rt, session, alert.responder, body, purpose="update",
+                                   alert=alert)
 
 
 def _open_incident(session: Session, client: Client, external_id: str) -> Incident:
