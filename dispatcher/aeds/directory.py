@@ -19,9 +19,13 @@ class AedDirectory:
 
     AEDs change rarely (imports, corrections), so a whole reload on change is simpler and
     cheaper than a change log; the check before each use is one aggregate query.
+
+    Hours are read with the public holidays of `region` (a country code such as "SE"), or of
+    the country at each AED's position when it is None, and with sunrise and sunset there.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, region: str | None = None) -> None:
+        self.region = region or None
         self._lock = threading.Lock()
         self._version: tuple | None = None
         self._index = PointIndex()
@@ -67,5 +71,6 @@ class AedDirectory:
             for r in records
             if r.public
             and r.opening_hours is not None
-            and hours.is_open(r.opening_hours, local_now) is True
+            and hours.is_open(r.opening_hours, local_now, region=self.region,
+                              coords=(r.lat, r.lon)) is True
         ]

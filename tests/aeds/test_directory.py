@@ -6,7 +6,7 @@ Every test runs on SQLite and on PostgreSQL. AEDs are placed in metres from CENT
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -60,6 +60,21 @@ OFFERED = {
     "times only in a comment": ({"opening_hours": 'Mo-Fr "7.00-17.00"'}, MONDAY_11, False),
     "unparseable hours": ({"opening_hours": "nach Absprache"}, MONDAY_11, False),
     "restricted access, open 24/7": ({"access": "restricted"}, MONDAY_11, False),
+    "by appointment": ({"opening_hours": '"by appointment"'}, MONDAY_11, False),
+    "on request outside its hours": ({"opening_hours": 'Mo-Fr 08:00-17:00 || "on request"'},
+                                     SUNDAY_11, False),
+    "open with a comment only": ({"opening_hours": 'open "call first"'}, MONDAY_11, False),
+    "a lunch break written as a second rule, Saturday": (
+        {"opening_hours": "Mo-Fr 07:30-12:00; 13:00-17:00"},
+        datetime(2026, 11, 28, 14, 0, tzinfo=STOCKHOLM), False),
+    "a lunch break written as a second rule, Monday": (
+        {"opening_hours": "Mo-Fr 07:30-12:00; 13:00-17:00"}, MONDAY_11.replace(hour=14), True),
+    "sunrise-sunset before a December sunrise": (
+        {"opening_hours": "sunrise-sunset"}, datetime(2026, 12, 21, 8, 30, tzinfo=STOCKHOLM),
+        False),
+    "sunrise-sunset at a December noon": (
+        {"opening_hours": "sunrise-sunset"}, datetime(2026, 12, 21, 12, 0, tzinfo=STOCKHOLM),
+        True),
 }
 
 
@@ -68,6 +83,26 @@ def test_only_public_aeds_certainly_open_at_the_local_time_are_offered(rt, kwarg
     aed_id = make_aed(rt, at=offset(200), **kwargs)
 
     assert open_ids(rt, AedDirectory(), at) == ([aed_id] if offered else [])
+
+
+@pytest.mark.parametrize("region", [None, "SE"])
+def test_a_ph_off_aed_is_closed_on_a_swedish_holiday_and_open_the_day_before(rt, region):
+    aed_id = make_aed(rt, at=offset(200), opening_hours="Mo-Su 08:00-20:00; PH off")
+    directory = AedDirectory(region=region)
+    midsummer_eve = datetime(2026, 6, 19, 11, 0, tzinfo=STOCKHOLM)
+    christmas_day = datetime(2026, 12, 25, 11, 0, tzinfo=STOCKHOLM)
+
+    assert open_ids(rt, directory, midsummer_eve - timedelta(days=1)) == [aed_id]
+    assert open_ids(rt, directory, midsummer_eve) == []
+    assert open_ids(rt, directory, christmas_day) == []
+
+
+def test_the_configured_region_gives_the_holidays(rt):
+    aed_id = make_aed(rt, at=offset(200), opening_hours="24/7; PH off")
+    swiss_national_day = datetime(2026, 8, 1, 11, 0, tzinfo=STOCKHOLM)
+
+    assert open_ids(rt, AedDirectory(region="SE"), swiss_national_day) == [aed_id]
+    assert open_ids(rt, AedDirectory(region="CH"), swiss_national_day) == []
 
 
 def test_an_aed_without_opening_hours_is_not_offered_as_its_availability_is_unknown(rt):

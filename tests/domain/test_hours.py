@@ -130,3 +130,85 @@ TODAY = [
 @pytest.mark.parametrize(("expression", "at", "expected"), TODAY)
 def test_today_gives_the_open_hours_of_the_local_day(expression, at, expected):
     assert hours.today(expression, at) == expected
+
+
+# --- holidays, sunrise and sunset, and rules that parse but mislead ------------------------
+
+STOCKHOLM_CENTRAL = (59.3303, 18.0586)
+HOLIDAYS = [
+    # (local time, open?) for "24/7; PH off" in Sweden
+    (datetime(2026, 6, 18, 11, 0), True),  # the day before Midsummer Eve
+    (datetime(2026, 6, 19, 11, 0), False),  # Midsummer Eve
+    (datetime(2026, 1, 5, 11, 0), True),
+    (datetime(2026, 1, 6, 11, 0), False),  # Epiphany
+    (datetime(2026, 12, 25, 11, 0), False),  # Christmas Day
+]
+
+
+@pytest.mark.parametrize(("at", "expected"), HOLIDAYS)
+def test_ph_off_is_closed_on_a_swedish_public_holiday_and_open_the_day_before(at, expected):
+    assert hours.is_open("24/7; PH off", at, region="SE") is expected
+    assert hours.is_open("24/7; PH off", at, coords=STOCKHOLM_CENTRAL) is expected
+
+
+def test_the_region_decides_which_days_are_holidays():
+    swiss_national_day = datetime(2026, 8, 1, 11, 0)
+
+    assert hours.is_open("24/7; PH off", swiss_national_day, region="SE") is True
+    assert hours.is_open("24/7; PH off", swiss_national_day, region="CH") is False
+    assert hours.is_open("24/7; PH off", swiss_national_day, coords=(47.37, 8.54)) is False
+
+
+def test_sunrise_and_sunset_are_those_at_the_place():
+    from zoneinfo import ZoneInfo
+
+    december_0830 = datetime(2026, 12, 21, 8, 30, tzinfo=ZoneInfo("Europe/Stockholm"))
+
+    # Stockholm's sun rises at 08:43 that day; without a position the library assumes 07:00.
+    assert hours.is_open("sunrise-sunset", december_0830, coords=STOCKHOLM_CENTRAL) is False
+    assert hours.today("sunrise-sunset", december_0830, coords=STOCKHOLM_CENTRAL) == (
+        "08:43-14:48")
+
+
+UNCERTAIN = [
+    # (expression, local time): open by the letter of OSM, but not certainly
+    ('Mo-Fr 08:00-17:00 || "on request"', SUNDAY_11),
+    ('Mo-Fr 08:00-17:00; Sa "by appointment"', SATURDAY_10),
+    ("Mo-Fr 07:30-12:00; 13:00-17:00", datetime(2026, 11, 28, 14, 0)),  # Saturday afternoon
+    ("Mo-Fr 07:30-12:00; 13:00-17:00", datetime(2026, 11, 23, 8, 0)),  # Monday morning
+]
+
+
+@pytest.mark.parametrize(("expression", "at"), UNCERTAIN)
+def test_comment_only_and_misleading_rules_are_not_certainly_open(expression, at):
+    assert hours.is_valid(expression) is True
+    assert hours.is_open(expression, at) is not True
+
+
+@pytest.mark.parametrize(("expression", "at", "expected"), [
+    ('Mo-Fr 08:00-17:00 || "on request"', MONDAY_11, True),
+    ("Mo-Fr 07:30-12:00; 13:00-17:00", datetime(2026, 11, 23, 14, 0), True),
+    ("Mo-Fr 07:30-12:00; 13:00-17:00", datetime(2026, 11, 23, 12, 30), False),
+    ("24/7 || \"on request\"", SUNDAY_11, True),
+])
+def test_the_certain_part_of_such_rules_still_counts(expression, at, expected):
+    assert hours.is_open(expression, at) is expected
+
+
+WARNINGS = {
+    "Mo-Fr 07:30-12:00; 13:00-17:00": "has no weekdays",
+    'Mo-Fr 08:00-17:00 open "call first"': "open with a comment",
+    'Mo-Fr 08:00-17:00 || "on request"': "only a comment",
+}
+
+
+@pytest.mark.parametrize(("expression", "says"), WARNINGS.items(), ids=WARNINGS.keys())
+def test_rules_that_parse_but_mislead_are_warned_about(expression, says):
+    [warning] = hours.warnings(expression)
+    assert says in warning
+
+
+@pytest.mark.parametrize("expression", ["24/7", "Mo-Fr 08:00-17:00; PH off", "garbage!!",
+                                        "Mo-Fr 08:00-12:00; Sa 09:00-12:00"])
+def test_plain_or_unreadable_rules_get_no_warning(expression):
+    assert hours.warnings(expression) == []
