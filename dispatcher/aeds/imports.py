@@ -15,6 +15,7 @@ from dispatcher.domain.coordinates import read_point
 from dispatcher.errors import InvalidPayload
 from dispatcher.store.batches import ImportReport, Problem, Progress, csv_rows, write_rows
 from dispatcher.store.models import Aed
+from geo import polygon_shape
 
 # OSM access values under which anyone may take the AED.
 PUBLIC_ACCESS = {"", "yes", "public", "permissive"}
@@ -51,6 +52,8 @@ def import_aeds_geojson(
         report.problems.append(Problem(1, "features", "not a FeatureCollection", written=False))
         return report
 
+    report = ImportReport()
+
     def rows() -> Iterator[tuple[int, dict]]:
         for number, feature in enumerate(features, start=1):
             feature = feature if isinstance(feature, dict) else {}
@@ -59,14 +62,28 @@ def import_aeds_geojson(
             geometry = feature.get("geometry")
             geometry = geometry if isinstance(geometry, dict) else {}
             coords = geometry.get("coordinates") if geometry.get("type") == "Point" else None
+            props["lon"] = props["lat"] = ""
             if isinstance(coords, list) and len(coords) >= 2:
                 props["lon"], props["lat"] = str(coords[0]), str(coords[1])
-            else:
-                props["lon"] = props["lat"] = ""
+            elif geometry.get("type") in ("Polygon", "MultiPolygon"):
+                props.update(_inside(number, geometry, report))
             props.setdefault("id", str(feature.get("id") or props.get("@id") or ""))
             yield number, {k: "" if v is None else str(v).strip() for k, v in props.items()}
 
-    return _import_aeds(sessions, rows(), now=now, progress=progress)
+    return _import_aeds(sessions, rows(), now=now, progress=progress, report=report)
+
+
+def _inside(line: int, geometry: dict, report: ImportReport) -> dict[str, str]:
+    """Return a position inside an AED mapped as an outline, reporting that it was moved."""
+    try:
+        point = polygon_shape(geometry).representative_point()
+    except ValueError as exc:
+        report.problems.append(Problem(line, "geometry", f"unusable outline: {exc}",
+                                       written=False))
+        return {}
+    report.problems.append(Problem(line, "geometry", f"{geometry['type']}: placed at a point "
+                                   "inside it", written=True))
+    return {"lat": str(round(point.y, 7)), "lon": str(round(point.x, 7))}
 
 
 def _import_aeds(
@@ -75,9 +92,10 @@ def _import_aeds(
     *,
     now: datetime,
     progress: Progress | None,
+    report: ImportReport | None = None,
 ) -> ImportReport:
     """Store AEDs from OSM-tag rows; unreadable opening hours are kept and reported as unknown."""
-    report = ImportReport()
+    report = report or ImportReport()
 
     def write(session: Session, line: int, row: dict) -> None:
         if not row.get("lat") or not row.get("lon"):
@@ -95,6 +113,8 @@ def _import_aeds(
                     written=True,
                 )
             )
+        for warning in hours.warnings(oh) if valid else []:
+            report.problems.append(Problem(line, "opening_hours", warning, written=True))
         aed = (
             session.scalars(select(Aed).where(Aed.source_ref == source_ref)).one_or_none()
             if source_ref
@@ -119,6 +139,7 @@ def _import_aeds(
         aed.access = "public" if row.get("access", "").lower() in PUBLIC_ACCESS else "restricted"
         session.add(aed)
         session.flush()
+        report.without_hours += oh is None
 
     return write_rows(sessions, rows, write, report, progress)
 

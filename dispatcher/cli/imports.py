@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import click
@@ -10,7 +11,9 @@ from flask.cli import AppGroup
 
 from dispatcher.aeds import imports as aed_imports
 from dispatcher.current import runtime
+from dispatcher.errors import InvalidPayload
 from dispatcher.responders import imports as volunteer_imports
+from dispatcher.store.batches import decode
 
 import_cli = AppGroup("import", help="Import volunteers and AEDs.")
 
@@ -23,7 +26,11 @@ def _import(kind: str, path: Path) -> None:
     def progress(n: int) -> None:
         click.echo(f"  ... {n} rows", err=True)
 
-    with path.open(newline="", encoding="utf-8-sig") as stream:
+    try:
+        text = decode(path.read_bytes())
+    except InvalidPayload as exc:
+        raise click.ClickException(f"{path.name}: {exc.message}; nothing imported") from exc
+    with io.StringIO(text, newline="") as stream:
         if kind == "volunteers":
             report = volunteer_imports.import_volunteers(
                 rt.sessions, stream, region=rt.settings.conversation.default_region, now=now,
@@ -38,6 +45,8 @@ def _import(kind: str, path: Path) -> None:
         click.echo(f"line {p.line}: {p.field or '-'}: {p.reason} ({status})")
     click.echo(f"{report.written} {kind} written, {report.rejected} rows skipped, "
                f"{sum(p.written for p in report.problems)} warnings")
+    if kind == "AEDs":
+        click.echo(f"{report.without_hours} AEDs have no opening hours and are never offered")
 
 
 @import_cli.command("volunteers")

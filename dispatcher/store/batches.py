@@ -29,12 +29,32 @@ class ImportReport:
     """What an import wrote and what it found wrong."""
 
     written: int = 0
+    without_hours: int = 0  # AEDs stored with no opening hours: never offered
     problems: list[Problem] = field(default_factory=list)
 
     @property
     def rejected(self) -> int:
         """Count the rows left out."""
         return len({p.line for p in self.problems if not p.written})
+
+
+def decode(data: bytes) -> str:
+    """Return a file's text: UTF-8 (with or without BOM), else Windows-1252; raise if neither.
+
+    Bytes that are valid UTF-8 are almost never meant as anything else, so UTF-8 is tried
+    strictly first; Windows-1252 (a superset of Latin-1's printable range) is the fallback.
+    """
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        raise InvalidPayload(
+            f"the file is neither UTF-8 nor Windows-1252 (byte {utf8_error.start}); "
+            "save it as UTF-8 and import again"
+        ) from utf8_error
 
 
 def csv_rows(stream: IO[str]) -> Iterator[tuple[int, dict[str, str]]]:

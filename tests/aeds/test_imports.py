@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from dispatcher.aeds import imports
 from dispatcher.domain import hours
-from dispatcher.store.batches import ImportReport
+from dispatcher.errors import InvalidPayload
+from dispatcher.store.batches import ImportReport, decode
 from dispatcher.store.models import Aed
 from tests.builders import count_rows
 
@@ -251,3 +252,66 @@ def test_a_file_that_is_not_a_feature_collection_is_one_problem(rt, clock, docum
     assert report.problems[0].written is False
     assert report.rejected == 1
     assert count_rows(rt, Aed) == 0
+
+
+# ---------------------------------------------------------------- encodings, outlines, hours
+
+WINDOWS_CSV = (
+    "id,lat,lon,name,opening_hours\n"
+    "node/40,47.37,8.54,Café Zürich,24/7\n"
+    "node/41,47.38,8.55,Bäckerei Müller €,\n"
+).encode("cp1252")
+
+
+def test_a_windows_1252_csv_imports_with_the_right_names(rt, clock):
+    report = imports.import_aeds_csv(rt.sessions, io.StringIO(decode(WINDOWS_CSV)),
+                                     now=clock.now())
+
+    assert (report.written, report.without_hours) == (2, 1)
+    with rt.transaction() as session:
+        assert set(session.scalars(select(Aed.name))) == {"Café Zürich", "Bäckerei Müller €"}
+
+
+@pytest.mark.parametrize("data", [b"\xef\xbb\xbfname\nCaf\xc3\xa9", b"name\nCaf\xc3\xa9",
+                                  b"name\nCaf\xe9"])
+def test_utf8_with_or_without_bom_and_latin_1_are_read(data):
+    assert decode(data) == "name\nCafé"
+
+
+def test_a_file_in_no_known_encoding_is_refused():
+    with pytest.raises(InvalidPayload, match="neither UTF-8 nor Windows-1252"):
+        decode(b"name\nCaf\xe9 \x81")
+
+
+def test_a_polygon_aed_is_imported_at_a_point_inside_it_and_reported(rt, clock):
+    outline = {"type": "Polygon", "coordinates": [[[8.54, 47.37], [8.541, 47.37],
+                                                   [8.541, 47.371], [8.54, 47.371],
+                                                   [8.54, 47.37]]]}
+    collection = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": "way/50", "properties": {"name": "Hall"},
+         "geometry": outline},
+        {"type": "Feature", "id": "way/51", "properties": {"name": "Wings"},
+         "geometry": {"type": "MultiPolygon", "coordinates": [outline["coordinates"]]}},
+    ]}
+
+    report = import_geojson(rt, clock, collection)
+
+    assert report.written == 2
+    assert [(p.line, p.field, p.written) for p in report.problems] == [
+        (1, "geometry", True), (2, "geometry", True)]
+    with rt.transaction() as session:
+        for aed in session.scalars(select(Aed)):
+            assert 47.37 < aed.lat < 47.371 and 8.54 < aed.lon < 8.541
+
+
+def test_rules_that_parse_but_mislead_are_warned_and_aeds_without_hours_counted(rt, clock):
+    text = ("id,lat,lon,opening_hours\n"
+            "node/60,47.37,8.54,Mo-Fr 07:30-12:00; 13:00-17:00\n"
+            'node/61,47.37,8.54,"Mo-Fr 08:00-17:00 open ""call first"""\n'
+            "node/62,47.37,8.54,\n")
+
+    report = imports.import_aeds_csv(rt.sessions, io.StringIO(text), now=clock.now())
+
+    assert report.written == 3 and report.without_hours == 1
+    assert [(p.line, p.field, p.written) for p in report.problems] == [
+        (2, "opening_hours", True), (3, "opening_hours", True)]
