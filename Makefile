@@ -13,10 +13,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-run: $(VENV)/.installed  ## serve on SQLite, the outbox and demo data
+run: $(VENV)/.installed  ## serve on SQLite, the outbox and demo data, with the virtual phones
 	$(FLASK) db upgrade
 	$(FLASK) demo seed
-	$(FLASK) serve --host $(HOST) --port $(PORT)
+	DISPATCHER_PHONES_ENABLED=1 $(FLASK) serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed  ## every test, on SQLite and PostgreSQL
 	scripts/services.sh

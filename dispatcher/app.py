@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,6 +21,7 @@ from dispatcher.settings import Settings
 from dispatcher.sms import SmsSender, build_failover_sender, build_sender
 from dispatcher.sms.switchboard import Switchboard
 from dispatcher.store.db import make_engine, make_sessionmaker
+from dispatcher.web import sessions
 
 
 def create_app(
@@ -40,10 +40,11 @@ def create_app(
         os.makedirs(app.instance_path, exist_ok=True)
         path = os.path.join(app.instance_path, "dispatcher.db")
         settings = replace(settings, database_url=f"sqlite:///{path}")
-    app.config.update(
-        MAX_CONTENT_LENGTH=settings.max_body_bytes,
-        SECRET_KEY=settings.secret_key or secrets.token_hex(32),
-    )
+    if settings.phones_enabled and settings.sms_backend != "outbox":
+        raise ValueError("DISPATCHER_PHONES_ENABLED needs DISPATCHER_SMS_BACKEND=outbox: the "
+                         "virtual phones would show real volunteers' numbers and texts")
+    app.config.update(MAX_CONTENT_LENGTH=settings.max_body_bytes,
+                      **sessions.session_config(settings, app.instance_path))
     logs.configure(settings.log_level)
 
     engine = make_engine(settings.database_url)
@@ -74,7 +75,7 @@ def create_app(
     app.register_blueprint(api.bp)
     app.register_blueprint(followups.bp)
     app.register_blueprint(twilio_hooks.bp)
-    if settings.sms_backend == "outbox":
+    if settings.phones_enabled:  # only with the outbox: checked above
         app.register_blueprint(phones.bp)
     cli.register(app)
     return app

@@ -110,8 +110,12 @@ DEFAULTS: dict[str, Any] = {
     "EVENTS_MAX_AGE_H": 24,
     # Minutes after an incident ends until those who went are asked whether they are OK.
     "FOLLOW_UP_AFTER_MIN": 90,
-    # Signs the web pages' sessions (CSRF tokens); a random one per process when unset.
+    # Signs the web pages' sessions (CSRF tokens). When unset, one is made once and kept in
+    # the instance folder (instance/secret_key), so every worker on the host agrees.
     "SECRET_KEY": "",
+    # The virtual phones page (/phones/): off unless asked for (`make run` asks), and only
+    # with the outbox; enabling it with a real provider stops the app from starting.
+    "PHONES_ENABLED": False,
     # Message templates.
     "MAP_LINK_TEMPLATE": "https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=18/{lat:.5f}/{lon:.5f}",
     # Privacy: personal data of incidents older than this is erased or coarsened; live

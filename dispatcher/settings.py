@@ -116,6 +116,7 @@ class Settings:
     signature_tolerance: timedelta
     max_body_bytes: int
     secret_key: str
+    phones_enabled: bool
     log_level: str
     twilio: TwilioSettings
     elks: ElksSettings
@@ -142,6 +143,7 @@ class Settings:
             signature_tolerance=timedelta(seconds=float(v["SIGNATURE_TOLERANCE_S"])),
             max_body_bytes=int(v["MAX_BODY_BYTES"]),
             secret_key=str(v["SECRET_KEY"] or ""),
+            phones_enabled=bool(v["PHONES_ENABLED"]),
             log_level=str(v["LOG_LEVEL"]),
             twilio=TwilioSettings(
                 account_sid=str(v["TWILIO_ACCOUNT_SID"]),

@@ -1,7 +1,8 @@
 """Virtual phones: read each volunteer's SMS thread and reply as them (outbox mode only).
 
-For demos, drills and training without real phones. Served only when the SMS provider
-is the outbox, so real volunteers' numbers are never shown where real texts are sent.
+For demos, drills and training without real phones. Served only when DISPATCHER_PHONES_ENABLED
+is set (`make run` sets it), and never with a real provider: create_app refuses to start so.
+The page has no login, so its answers forbid framing, sniffing and anything not its own.
 """
 
 from __future__ import annotations
@@ -16,8 +17,24 @@ from dispatcher.conversation import inbound
 from dispatcher.current import runtime
 from dispatcher.store.models import Message, Responder
 
-bp = Blueprint("phones", __name__, url_prefix="/phones", template_folder="templates")
+bp = Blueprint("phones", __name__, url_prefix="/phones", template_folder="templates",
+               static_folder="static")
 QUICK_REPLIES = ("YES", "NO", "HERE", "HELP", "PAUSE 8", "RESUME", "STOP", "START")
+
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+@bp.after_request
+def secure_headers(response):
+    """Add the page's security headers to every answer it gives."""
+    response.headers.update(SECURITY_HEADERS)
+    return response
 
 
 def csrf_token() -> str:

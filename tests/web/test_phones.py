@@ -1,21 +1,32 @@
 """The virtual phones page: read each volunteer's SMS thread and answer as them (outbox only).
 
-The app runs with the outbox SMS backend, the default; the recording fake stands in for the
-provider. Volunteers are alerted by posting an incident as a control room does.
+The app runs with the outbox SMS backend, the default, and the page enabled, which it is not
+by default; the recording fake stands in for the provider. Volunteers are alerted by posting
+an incident as a control room does.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from dispatcher.config import DEFAULTS
 from dispatcher.store.models import Message
+from dispatcher.web import sessions
 from dispatcher.web.phones import QUICK_REPLIES
 from tests.builders import alert_of, count_rows, create_incident, make_control_room, make_volunteer
 
 ADDRESS = "Drottninggatan 53, 3 tr"  # the address builders.incident_data gives
+MAKEFILE = Path(__file__).resolve().parents[2] / "Makefile"
+
+
+@pytest.fixture
+def settings(settings):
+    """The page is served only when asked for."""
+    return {**settings, "PHONES_ENABLED": True}
 
 
 def csrf_from(html: str) -> str:
@@ -263,9 +274,107 @@ TWILIO = {
 ])
 def test_the_virtual_phones_are_not_served_with_the_twilio_backend(make_app, rt, method, path):
     anna = make_volunteer(rt, north_m=200, name="Anna Andersson")
-    real = make_app(**TWILIO).test_client()
+    real = make_app(**TWILIO, PHONES_ENABLED=False).test_client()
 
     response = getattr(real, method)(path.format(ref=anna.ref), data={"body": "YES"})
 
     assert response.status_code == 404
     assert anna.phone not in response.get_data(as_text=True)
+
+
+def test_enabling_the_virtual_phones_with_a_real_provider_stops_the_app_from_starting(make_app):
+    with pytest.raises(ValueError, match="PHONES_ENABLED"):
+        make_app(**TWILIO)
+
+
+# --- off unless asked for --------------------------------------------------------------------
+
+
+def test_the_virtual_phones_are_off_by_default_and_only_make_run_turns_them_on():
+    assert DEFAULTS["PHONES_ENABLED"] is False
+    run = MAKEFILE.read_text().split("\nrun:")[1].split("\n\n")[0]
+    assert "DISPATCHER_PHONES_ENABLED=1 $(FLASK) serve" in run
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("get", "/phones/"), ("get", "/phones/{ref}"), ("post", "/phones/{ref}"),
+    ("get", "/phones/static/phones/phones.css"),
+])
+def test_anonymous_users_get_nothing_from_the_virtual_phones_when_they_are_off(
+    make_app, rt, alerted, method, path
+):
+    anna, _, _ = alerted
+    off = make_app(PHONES_ENABLED=False).test_client()
+
+    response = getattr(off, method)(path.format(ref=anna.ref), data={"body": "YES"})
+
+    assert response.status_code == 404
+    body = response.get_data(as_text=True)
+    assert anna.phone not in body and "Anna" not in body
+    assert alert_of(rt, anna).state != "accepted"
+
+
+# --- headers and the session cookie ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/phones/", "/phones/{ref}", "/phones/RNOBODY1",
+                                  "/phones/static/phones/phones.css"])
+def test_every_answer_of_the_page_forbids_framing_sniffing_and_foreign_content(
+    client, alerted, path
+):
+    anna, _, _ = alerted
+
+    response = client.get(path.format(ref=anna.ref))
+    response.close()  # a static file is streamed
+
+    assert response.headers["Content-Security-Policy"] == (
+        "default-src 'self'; frame-ancestors 'none'")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_pages_have_no_inline_styles_or_scripts_the_policy_would_block(client, alerted):
+    anna, _, _ = alerted
+
+    for html in (page(client, "/phones/"), page(client, f"/phones/{anna.ref}")):
+        assert "<style" not in html and "style=" not in html and "<script" not in html
+
+
+@pytest.mark.parametrize(("base", "secure"), [
+    ("https://dispatch.example.org", True), ("http://127.0.0.1:5000", False),
+])
+def test_the_session_cookie_is_httponly_lax_and_secure_over_https(
+    make_app, alerted, base, secure
+):
+    anna, _, _ = alerted
+    http = make_app(PUBLIC_BASE_URL=base).test_client()
+
+    response = http.get(f"/phones/{anna.ref}")
+
+    [cookie] = response.headers.getlist("Set-Cookie")
+    flags = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
+    assert cookie.startswith("session=")
+    assert "httponly" in flags and "samesite=lax" in cookie.lower()
+    assert ("secure" in flags) is secure
+
+
+def test_workers_of_one_deployment_accept_each_others_sessions(make_app, rt, alerted):
+    anna, _, _ = alerted
+    first, second = make_app().test_client(), make_app().test_client()
+    csrf = csrf_from(page(first, f"/phones/{anna.ref}"))
+    second.set_cookie("session", first.get_cookie("session").value)
+
+    response = post_reply(second, anna, "YES", csrf)
+
+    assert response.status_code == 302
+    assert alert_of(rt, anna).state == "accepted"
+
+
+def test_the_secret_key_is_made_once_and_kept_in_the_instance_folder(tmp_path):
+    first = sessions.instance_secret(str(tmp_path))
+
+    assert sessions.instance_secret(str(tmp_path)) == first
+    assert len(first) == 64
+    kept = tmp_path / sessions.SECRET_FILE
+    assert kept.read_text() == first and kept.stat().st_mode & 0o077 == 0
+    assert [p.name for p in tmp_path.iterdir()] == [sessions.SECRET_FILE]
