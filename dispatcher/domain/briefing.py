@@ -76,7 +76,7 @@ def details(
     values = dict(map=map_link(map_template, incident.lat, incident.lon), code=alert.code)
     if aed is None:
         return _fit("details_cpr", language, values, parts)
-    today = hours.today(aed.opening_hours, local_now)
+    today = hours.today(aed.opening_hours, local_now, coords=(aed.lat, aed.lon))
     parts.hours = render("aed_hours_today", language, hours=today) if today else ""
     return _fit("details_aed", language, values, parts)
 
