@@ -18,7 +18,7 @@ clients_cli = AppGroup("clients", help="Control-room clients.")
 @click.argument("name")
 @click.option("--events-url", help="Where to push signed events back to the control room.")
 @click.option("--scope", "scopes", multiple=True, type=click.Choice(clients.SCOPES),
-              help="Scopes of the bearer token (default: incidents:read, positions:write).")
+              help="Scopes of the client (default: events, incidents:read).")
 def clients_create(name: str, events_url: str | None, scopes: tuple[str, ...]) -> None:
     """Create a control-room client and print its secret and token (shown only now)."""
     rt = runtime()

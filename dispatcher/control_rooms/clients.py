@@ -18,10 +18,12 @@ from standardwebhooks.webhooks import Webhook
 from dispatcher.errors import Forbidden, InvalidSignature, Unauthorized
 from dispatcher.store.models import Client
 
-SCOPES = ("incidents:read", "positions:write", "follow-ups")
-# A control room gets these unless others are asked for. "follow-ups" lists volunteers' names and
-# phone numbers across every control room, for the coordinators who call them: only on request.
-DEFAULT_SCOPES = ("incidents:read", "positions:write")
+SCOPES = ("events", "incidents:read", "positions:write", "follow-ups")
+# A control room gets these unless others are asked for: its secret may post incident events,
+# its token may read their status. "follow-ups" lists volunteers' names and phone numbers across
+# every control room, and "positions:write" moves volunteers: both only on request.
+DEFAULT_SCOPES = ("events", "incidents:read")
+EVENTS = "events"
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,12 @@ def authenticate(session: Session, authorization: str | None, scope: str) -> Cli
     if scope not in client.scopes.split():
         raise Forbidden(f"the token lacks the {scope} scope")
     return client
+
+
+def require_scope(client: Client, scope: str) -> None:
+    """Raise Forbidden unless the client holds the scope."""
+    if scope not in client.scopes.split():
+        raise Forbidden(f"the client lacks the {scope} scope")
 
 
 def sign(secret: str, webhook_id: str, at: datetime, body: str) -> dict[str, str]:

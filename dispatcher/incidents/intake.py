@@ -43,6 +43,8 @@ def receive(rt: Runtime, headers: Mapping[str, str], body: bytes) -> Answer:
             session, headers, body, now=rt.clock.now(),
             tolerance=rt.settings.signature_tolerance,
         )
+        # A signature proves who sent the event, not that they may post events at all.
+        clients.require_scope(client, clients.EVENTS)
         client_id = client.id
         digest = hashlib.sha256(body).hexdigest()
         earlier = _receipt(session, client_id, webhook_id, digest)

@@ -78,3 +78,30 @@ def test_inbound_messages_stored_before_0004_count_as_processed(empty_url):
     engine.dispose()
     # Acted on when they arrived: the sweeper must not take them for new ones.
     assert rows == {"SMold-in": (at, 0), "SMold-out": (None, 0)}
+
+
+def test_clients_made_before_0006_keep_the_right_to_post_events(empty_url):
+    engine = make_engine(empty_url)
+    upgrade(engine, "0005")
+    at = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    old = table("clients", column("name"), column("secret"), column("token_hash"),
+                column("scopes"), column("created_at", UTCDateTime()))
+    with engine.begin() as conn:
+        for name, scopes in (("room", "incidents:read positions:write"), ("coord", "follow-ups"),
+                             ("again", "events incidents:read"), ("none", "")):
+            conn.execute(insert(old).values(name=name, secret="whsec_x", token_hash=name,
+                                            scopes=scopes, created_at=at))
+
+    upgrade(engine)
+    with engine.connect() as conn:
+        after = dict(conn.execute(select(old.c.name, old.c.scopes)).all())
+    command.downgrade(alembic_config(engine), "0005")
+    with engine.connect() as conn:
+        before = dict(conn.execute(select(old.c.name, old.c.scopes)).all())
+    engine.dispose()
+
+    assert after == {"room": "events incidents:read positions:write",
+                     "coord": "events follow-ups", "again": "events incidents:read",
+                     "none": "events"}
+    assert before == {"room": "incidents:read positions:write", "coord": "follow-ups",
+                      "again": "incidents:read", "none": ""}

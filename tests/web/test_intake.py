@@ -118,6 +118,29 @@ def test_event_signed_with_another_secret_is_refused_and_writes_nothing(
     assert sms.sent == []
 
 
+@pytest.mark.parametrize("scopes", [("follow-ups",), ("incidents:read", "positions:write")],
+                         ids=["follow-ups only", "read and positions"])
+@pytest.mark.parametrize("type_", ["incident.created", "incident.closed"])
+def test_a_client_without_the_events_scope_may_not_post_events_and_writes_nothing(
+    client, rt, sms, nearby, scopes, type_
+):
+    coordinators = make_control_room(rt, scopes=scopes)
+    body = created(rt) if type_ == "incident.created" else event(type_, {"id": "CAD-1"},
+                                                                   rt.clock.now())
+
+    response = post_event(client, coordinators, body, at=rt.clock.now())
+
+    assert_error(response, 403, "forbidden")
+    assert row_counts(rt) == NOTHING_WRITTEN
+    assert sms.sent == []
+
+
+def test_new_clients_may_post_events_and_read_but_not_move_volunteers_unless_asked(rt):
+    room = make_control_room(rt)
+
+    assert room.client.scopes.split() == ["events", "incidents:read"]
+
+
 @pytest.mark.parametrize(
     "tamper",
     [
