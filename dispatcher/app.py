@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 
 from dispatcher import current, logs
+from dispatcher.aeds.directory import AedDirectory
 from dispatcher.clock import Clock, SystemClock
 from dispatcher.config import load_config
 from dispatcher.domain.policy import Policy
@@ -63,6 +64,7 @@ def create_app(
         timezone=ZoneInfo(settings.timezone),
         queue=queue if queue is not None else build_queue(settings.queue, app.instance_path),
         poster=poster if poster is not None else HttpPoster(settings.events.timeout_s),
+        aeds=AedDirectory(region=settings.holiday_region),
     ))
 
     from dispatcher import cli

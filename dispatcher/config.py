@@ -41,6 +41,9 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_REGION": "SE",
     # Local time zone of the service area, for messages and schedules.
     "TIMEZONE": "Europe/Stockholm",
+    # Whose public holidays (PH in opening hours) apply: a country code such as "SE", or ""
+    # to take each AED's country from its position.
+    "HOLIDAY_REGION": "SE",
     # Intake.
     "SIGNATURE_TOLERANCE_S": 300,
     "MAX_BODY_BYTES": 64 * 1024,

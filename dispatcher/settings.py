@@ -113,6 +113,7 @@ class Settings:
     sms_failover_backend: str
     public_base_url: str
     timezone: str
+    holiday_region: str | None
     signature_tolerance: timedelta
     max_body_bytes: int
     secret_key: str
@@ -140,6 +141,7 @@ class Settings:
             sms_failover_backend=str(v["SMS_FAILOVER_BACKEND"] or ""),
             public_base_url=base,
             timezone=str(v["TIMEZONE"]),
+            holiday_region=str(v["HOLIDAY_REGION"] or "") or None,
             signature_tolerance=timedelta(seconds=float(v["SIGNATURE_TOLERANCE_S"])),
             max_body_bytes=int(v["MAX_BODY_BYTES"]),
             secret_key=str(v["SECRET_KEY"] or ""),

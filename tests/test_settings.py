@@ -74,3 +74,14 @@ def test_a_missing_setting_is_refused_by_name():
 def test_a_setting_that_is_not_a_number_is_refused():
     with pytest.raises(ValueError):
         Settings.from_mapping({**DEFAULTS, "SEND_LEASE_S": "soon"})
+
+
+@pytest.mark.parametrize("raw, region", [("SE", "SE"), ("DE", "DE"), ("", None)])
+def test_public_holidays_are_a_regions_or_each_aeds_own(raw, region):
+    assert load_settings({"HOLIDAY_REGION": raw}, environ={}).holiday_region == region
+
+
+def test_the_apps_aed_directory_takes_the_holiday_region(make_app):
+    app = make_app(HOLIDAY_REGION="CH")
+
+    assert app.extensions["dispatcher"].aeds.region == "CH"

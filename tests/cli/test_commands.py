@@ -208,6 +208,18 @@ def test_import_aeds_reports_the_zurich_files_unreadable_hours_as_kept(cli, rt, 
                           re.MULTILINE)) == 17
 
 
+def test_import_refuses_a_file_in_an_unknown_encoding_and_writes_nothing(cli, rt, tmp_path):
+    path = tmp_path / "aeds.csv"
+    # Neither UTF-8 nor Windows-1252 (0x81 and 0x8d are undefined there).
+    path.write_bytes(b"lat,lon,name\n47.37,8.54,Bahnhof \x81\x8d\n")
+
+    result = cli("import", "aeds", str(path))
+
+    assert result.exit_code != 0
+    assert "nothing imported" in result.output
+    assert count_rows(rt, Aed) == 0
+
+
 def test_import_refuses_a_file_that_does_not_exist(cli, tmp_path):
     result = cli("import", "volunteers", str(tmp_path / "missing.csv"))
 
