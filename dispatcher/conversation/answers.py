@@ -218,9 +218,12 @@ def _brief(rt: Runtime, session: Session, incident: Incident, alert: Alert) -> N
         map_template=rt.settings.conversation.map_link_template,
         local_now=rt.clock.now().astimezone(rt.timezone),
     )
-    for body in texts:  # one, or two when the address and notes need a text of their own
-        outbound.queue_message(rt, session, alert.responder, body, purpose="details",
-                               alert=alert)
+    # One text, or two when the address and notes need one of their own. Only the first
+    # carries where to go: it alone withdraws the volunteer if it never gets through; the
+    # second (what to do, the map link) is retried like any other message.
+    for number, body in enumerate(texts):
+        purpose = "details" if number == 0 else "details_more"
+        outbound.queue_message(rt, session, alert.responder, body, purpose=purpose, alert=alert)
 
 
 def _decline(rt: Runtime, session: Session, incident: Incident, alert: Alert, *,

@@ -10,6 +10,7 @@ are clamped to the deadline too, for the moment before a socket exists.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import socket
 import threading
@@ -66,12 +67,11 @@ def _cut(conn: HTTPConnection) -> None:
     sock = getattr(conn, "sock", None)
     if sock is None:
         return
-    try:
-        # The plain socket's shutdown, also for TLS: it leaves the TLS object alone while
-        # another thread is inside a read, and the read sees the end of the stream.
+    # The plain socket's shutdown, also for TLS: it leaves the TLS object alone while
+    # another thread is inside a read, and the read sees the end of the stream. A socket
+    # already closed has nothing left to wake.
+    with contextlib.suppress(OSError):
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
-    except OSError:
-        pass  # already closed
 
 
 _CURRENT: contextvars.ContextVar[_Watch | None] = contextvars.ContextVar(

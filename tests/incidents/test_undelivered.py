@@ -11,7 +11,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from dispatcher.incidents import undelivered
 from dispatcher.jobs import sweeper
+from dispatcher.messaging import outbound
 from dispatcher.sms.failures import refusal
 from dispatcher.sms.fake import RecordingSender
 from dispatcher.store.models import Alert, Message, Responder
@@ -195,3 +197,25 @@ def test_a_transient_handset_error_is_tried_once_more_then_the_next_is_asked(
     with rt.transaction() as session:
         assert session.get(Responder, away.id).status == "active"
     assert states(rt).get(five[3].id) in ("pending", "sent", "delivered")
+
+
+def test_a_second_briefing_text_that_fails_is_retried_and_never_withdraws_the_volunteer(
+    client, rt, sms, clock, queue, room, five
+):
+    open_incident(client, room, rt)
+    going = five[0]
+    say(client, going, "YES")  # the first text, with the address, got through
+    with rt.transaction() as session:
+        alert = session.scalars(select(Alert).where(Alert.responder_id == going.id)).one()
+        more = outbound.queue_message(rt, session, alert.responder, "Map: ...",
+                                      purpose="details_more", alert=alert)
+        more_id = more.id
+    clock.advance(seconds=70)  # past the briefing's deadline
+
+    undelivered.after_failure(rt, more_id, None, "transient")
+
+    assert alert_of(rt, going).state == "accepted"
+    with rt.transaction() as session:  # reported undelivered after it was sent: sent anew
+        again = session.scalars(select(Message).where(
+            Message.purpose == "details_more", Message.id != more_id)).one()
+        assert (again.status, again.attempts, again.body) == ("queued", 1, "Map: ...")
