@@ -58,7 +58,7 @@ class WebhookReceipt(Base):
     __table_args__ = (UniqueConstraint("client_id", "webhook_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
-    webhook_id: Mapped[str] = mapped_column(String(200))
+    webhook_id: Mapped[str] = mapped_column(String(255))
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -83,6 +83,11 @@ class Responder(Base):
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     travel_mode: Mapped[str] = mapped_column(String(8), default="walk")  # walk | bike | car
     channel: Mapped[str] = mapped_column(String(12), default="sms")  # sms | whatsapp
+    # The organisation (client) that registered the volunteer: the only one that may report
+    # their positions. None (volunteers from before migration 0007): no client may.
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clients.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     positions: Mapped[list[Position]] = relationship(back_populates="responder")

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import column, create_engine, insert, select, table, text
+from sqlalchemy import column, create_engine, delete, insert, select, table, text
+from sqlalchemy.exc import IntegrityError
 
 from dispatcher.store.columns import UTCDateTime
 from dispatcher.store.db import alembic_config, make_engine, upgrade
-from dispatcher.store.models import Base, Message
+from dispatcher.store.models import Base, Client, Message, Position, Responder, WebhookReceipt
 from tests.conftest import DATABASES, POSTGRES_URL, _postgres_schema_url
 
 
@@ -105,3 +106,64 @@ def test_clients_made_before_0006_keep_the_right_to_post_events(empty_url):
                      "none": "events"}
     assert before == {"room": "incidents:read positions:write", "coord": "follow-ups",
                       "again": "incidents:read", "none": ""}
+
+
+def test_volunteers_made_before_0007_keep_their_places_and_have_no_owner(empty_url):
+    engine = make_engine(empty_url)
+    upgrade(engine, "0006")
+    at = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    responders = table("responders", column("id"), column("ref"), column("phone"),
+                       column("name"), column("language"), column("birth_year"),
+                       column("cert_expires"), column("status"), column("travel_mode"),
+                       column("channel"), column("created_at", UTCDateTime()),
+                       column("updated_at", UTCDateTime()))
+    places = table("positions", column("responder_id"), column("kind"), column("label"),
+                   column("lat"), column("lon"), column("seq"), column("deleted"))
+    with engine.begin() as conn:
+        conn.execute(insert(responders).values(
+            id=1, ref="ROLD0001", phone="+46700000001", name="Old Volunteer", language="sv",
+            birth_year=1980, cert_expires=date(2027, 1, 1), status="active", travel_mode="walk",
+            channel="sms", created_at=at, updated_at=at))
+        conn.execute(insert(places).values(responder_id=1, kind="home", label="home",
+                                           lat=59.33, lon=18.06, seq=1, deleted=False))
+
+    upgrade(engine)
+
+    with engine.connect() as conn:
+        owners = conn.execute(select(Responder.ref, Responder.owner_id)).all()
+        kept = conn.execute(select(Position.responder_id, Position.label)).all()
+    # The volunteers' table was copied on SQLite: its references must still hold.
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(insert(places).values(responder_id=99, kind="home", label="home",
+                                           lat=59.33, lon=18.06, seq=2, deleted=False))
+    engine.dispose()
+    assert owners == [("ROLD0001", None)]
+    assert kept == [(1, "home")]
+
+
+def test_0007_takes_webhook_ids_of_255_characters_and_can_be_undone_with_volunteers(empty_url):
+    engine = make_engine(empty_url)
+    upgrade(engine)
+    rt_now = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(insert(Client).values(id=1, name="room", secret="whsec_x",
+                                           token_hash="room", scopes="", created_at=rt_now))
+        conn.execute(insert(WebhookReceipt).values(
+            client_id=1, webhook_id="w" * 255, status_code=202, response={},
+            received_at=rt_now))
+        conn.execute(insert(Responder).values(
+            id=1, ref="RNEW0001", phone="+46700000002", name="New Volunteer", language="sv",
+            birth_year=1980, cert_expires=date(2027, 1, 1), status="active", travel_mode="walk",
+            channel="sms", owner_id=1, created_at=rt_now, updated_at=rt_now))
+        conn.execute(insert(Position).values(responder_id=1, kind="home", label="home",
+                                             lat=59.33, lon=18.06, seq=1, deleted=False))
+        conn.execute(delete(WebhookReceipt))
+
+    command.downgrade(alembic_config(engine), "0006")
+
+    with engine.connect() as conn:
+        refs = conn.execute(text("SELECT ref FROM responders")).scalars().all()
+        homes = conn.execute(text("SELECT responder_id FROM positions")).scalars().all()
+    engine.dispose()
+    assert refs == ["RNEW0001"]
+    assert homes == [1]
