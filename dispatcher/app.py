@@ -46,7 +46,7 @@ def create_app(
                          "virtual phones would show real volunteers' numbers and texts")
     app.config.update(MAX_CONTENT_LENGTH=settings.max_body_bytes,
                       **sessions.session_config(settings, app.instance_path))
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
 
     engine = make_engine(settings.database_url)
     clock = clock if clock is not None else SystemClock()
@@ -69,11 +69,15 @@ def create_app(
 
     from dispatcher import cli
     from dispatcher.jobs import tasks
-    from dispatcher.web import api, errors, followups, phones, twilio_hooks
+    from dispatcher.web import api, errors, followups, health, phones, twilio_hooks
 
     rt.queue.bind(tasks.runner(rt), list(tasks.JOBS))
+    # The index catches up with the database before each search, so it counts as loaded
+    # from the start; a loader at start-up takes this over and sets it when done.
+    rt.index_ready.set()
 
     errors.register(app)
+    app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(followups.bp)
     app.register_blueprint(twilio_hooks.bp)

@@ -125,8 +125,16 @@ DEFAULTS: dict[str, Any] = {
     # positions are deleted after LIVE_POSITION_RETENTION_H.
     "RETENTION_DAYS": 30,
     "LIVE_POSITION_RETENTION_H": 72,
-    # Logging.
+    # Logging: "text" lines, or "json" (one object a line); both redacted the same way.
     "LOG_LEVEL": "INFO",
+    "LOG_FORMAT": "text",
+    # Serving with gunicorn (gunicorn.conf.py): the address, worker processes, and whether
+    # requests are logged (method, path and status only: never a query string).
+    "BIND": "127.0.0.1:8000",
+    "WEB_WORKERS": 2,
+    "ACCESS_LOG": False,
+    # /readyz refuses while this process's spatial index is more changes than this behind.
+    "READY_MAX_INDEX_LAG": 5000,
 }
 
 

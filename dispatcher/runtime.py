@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ class Runtime:
     queue: JobQueue
     poster: EventPoster
     index: ResponderIndex = field(default_factory=ResponderIndex)
+    # Set once the index has been loaded; /readyz refuses until then.
+    index_ready: threading.Event = field(default_factory=threading.Event)
     aeds: AedDirectory = field(default_factory=AedDirectory)
     areas: AreaDirectory = field(default_factory=AreaDirectory)
 

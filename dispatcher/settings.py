@@ -119,6 +119,8 @@ class Settings:
     secret_key: str
     phones_enabled: bool
     log_level: str
+    log_format: str
+    ready_max_index_lag: int
     twilio: TwilioSettings
     elks: ElksSettings
     sending: SendingSettings
@@ -147,6 +149,8 @@ class Settings:
             secret_key=str(v["SECRET_KEY"] or ""),
             phones_enabled=bool(v["PHONES_ENABLED"]),
             log_level=str(v["LOG_LEVEL"]),
+            log_format=str(v["LOG_FORMAT"]).strip().lower(),
+            ready_max_index_lag=int(v["READY_MAX_INDEX_LAG"]),
             twilio=TwilioSettings(
                 account_sid=str(v["TWILIO_ACCOUNT_SID"]),
                 auth_token=str(v["TWILIO_AUTH_TOKEN"]),

@@ -57,11 +57,12 @@ def test_geo_has_no_relative_imports_that_could_reach_the_service():
 # layers beneath it, never from one above: the domain's rules know nothing of the store, the
 # store nothing of use cases, and no use case knows the web or the command line.
 LAYERS = [
-    ("foundation", {"errors", "clock", "config", "settings", "logs"}),
+    ("foundation", {"errors", "clock", "config", "settings", "logs", "metrics"}),
     ("pure rules", {"domain"}),
     ("store and ports", {"store", "sms", "queue", "hooks"}),
     ("directories", {"areas", "aeds"}),
     ("runtime", {"runtime"}),
+    ("health", {"health"}),
     ("registry and alerts", {"responders", "alerts"}),
     ("messages", {"messaging"}),
     ("control rooms", {"control_rooms"}),

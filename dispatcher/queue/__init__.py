@@ -28,6 +28,9 @@ class JobQueue(Protocol):
     def bind(self, run: Callable[[str, tuple], Any], jobs: list[str]) -> None:
         """Learn the jobs there are and how to run one (`run(job, args)`)."""
 
+    def ping(self) -> None:
+        """Ask the queue's store for a sign of life; raise when it cannot be reached."""
+
 
 def build_queue(settings: QueueSettings, instance_path: str) -> JobQueue:
     """Build the huey queue the settings select with QUEUE_URL."""

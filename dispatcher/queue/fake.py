@@ -51,6 +51,11 @@ class RecordingQueue:
             self._drain()
         return True
 
+    def ping(self) -> None:
+        """Raise ConnectionError while the queue is down."""
+        if self.down:
+            raise ConnectionError("the recording queue is down")
+
     def due(self, now: datetime) -> list[Job]:
         """Return the timed jobs due by `now` that have not run."""
         return [j for j in self.jobs if j.at is not None and j.at <= now and id(j) not in self._ran]

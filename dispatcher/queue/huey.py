@@ -73,6 +73,10 @@ class HueyQueue:
             return False
         return True
 
+    def ping(self) -> None:
+        """Count the jobs waiting (one cheap call to Redis or the SQLite file); raise if down."""
+        self.huey.storage.queue_size()
+
     def consumer(self, workers: int) -> Consumer:
         """Return a huey consumer with thread workers, polling often enough for alerts."""
         return self.huey.create_consumer(

@@ -1,0 +1,1 @@
+"""How one process is doing: readiness for work, and the values read at each metrics scrape."""
