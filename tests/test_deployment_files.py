@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from dispatcher.config import DEFAULTS, PREFIX
+from tests.support.hosts import procfile
 
 ROOT = Path(__file__).resolve().parents[1]
 PROCFILE = ROOT / "Procfile"
@@ -22,19 +23,6 @@ COMPOSE = ROOT / "compose.yaml"
 DOCKERFILE = ROOT / "Dockerfile"
 DEPLOYMENT_DOC = ROOT / "docs" / "deployment.md"
 SETTING = re.compile(rf"\b{PREFIX}[A-Z0-9_]+\b")
-
-
-def procfile(text: str) -> dict[str, list[str]]:
-    """Return a Procfile's processes: name to command words."""
-    processes = {}
-    for line in text.splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        name, sep, command = line.partition(":")
-        assert sep and re.fullmatch(r"[a-z]+", name), f"not a process line: {line!r}"
-        assert name not in processes, f"process {name} named twice"
-        processes[name] = shlex.split(command)
-    return processes
 
 
 def compose_commands(compose: dict) -> dict[str, list[str]]:
