@@ -29,7 +29,7 @@ from dispatcher.store.db import make_engine
 from dispatcher.store.models import Alert, Message, Responder
 from tests.builders import CENTRE, TWILIO_TOKEN, offset
 from tests.support.consumer import eventually
-from tests.support.hosts import Hosts, executable, processes
+from tests.support.hosts import Budget, Hosts, executable, processes
 from tests.support.services import free_port, require_redis
 
 pytestmark = pytest.mark.db
@@ -41,7 +41,8 @@ PUBLIC = "https://dispatch.example.org"
 ROOM = "room-multi-host"
 INCIDENT = "CAD-MULTI-1"
 ADDRESS, NOTES = "Drottninggatan 53, 3 tr", "Door code 1234"
-STARTUP_S, STEP_S = 45.0, 20.0
+# The whole test, whatever fails, and each of its steps (starting the hosts is the longest).
+BUDGET_S, STARTUP_S, STEP_S = 100.0, 45.0, 20.0
 # The volunteer nearest by their home, and the one far away whose phone reports a position
 # beside the patient.
 NEAR = {"phone": "+46701230001", "north_m": 300, "east_m": 0}
@@ -209,9 +210,10 @@ def inbox_done(db) -> bool:
         return conn.execute(query).first() is None
 
 
-def purposes_out(db) -> list[str]:
-    """Return the purpose of each text out, oldest first."""
-    return [purpose for direction, purpose, _, _ in texts(db) if direction == "out"]
+def sent(db, purposes: list[str]) -> bool:
+    """Tell whether exactly these texts went out, in this order, and all were delivered."""
+    out = [purpose for direction, purpose, _, _ in texts(db) if direction == "out"]
+    return out == purposes and not undelivered(db)
 
 
 def code_of(db) -> str:
@@ -229,26 +231,29 @@ def metric(body: str, name: str) -> float | None:
 
 def test_two_hosts_a_consumer_and_one_host_killed_send_every_text_once(hosts, db, tmp_path):
     procfile = processes()
+    budget = Budget(BUDGET_S)
     a, b = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
 
     # The organisation's setup, with the service's own commands.
-    hosts.run("release", procfile["release"], timeout_s=60)
+    hosts.run("release", procfile["release"], timeout_s=budget.left(STEP_S))
     secret, token = credentials(hosts.run(
         "clients", ["flask", "--app", "wsgi", "clients", "create", ROOM, "--scope", "events",
-                    "--scope", "incidents:read", "--scope", "positions:write"], timeout_s=30))
+                    "--scope", "incidents:read", "--scope", "positions:write"],
+        timeout_s=budget.left(STEP_S)))
     hosts.run("import", ["flask", "--app", "wsgi", "import", "volunteers",
                          str(volunteers_csv(tmp_path / "volunteers.csv"))],
-              timeout_s=30)
+              timeout_s=budget.left(STEP_S))
 
     hosts.start("web-a", procfile["web"], BIND=a.removeprefix("http://"))
     hosts.start("web-b", procfile["web"], BIND=b.removeprefix("http://"))
     hosts.start("consumer", procfile["worker"])
-    assert eventually(lambda: ready(a) and ready(b), STARTUP_S), hosts.report()
+    assert eventually(lambda: ready(a) and ready(b), budget.left(STARTUP_S)), hosts.report()
     for base in (a, b):
         assert requests.get(f"{base}/healthz", timeout=5).json() == {"status": "ok"}
 
     # The mover's phone, through B, puts them beside the patient.
-    moved = put_position(b, token, ref_of(db, MOVER["phone"]), offset(50))
+    mover_ref = ref_of(db, MOVER["phone"])
+    moved = put_position(b, token, mover_ref, offset(50))
     assert moved.status_code == 200, moved.text
     assert moved.json()["applied"] and moved.json()["fresh"]
 
@@ -259,7 +264,7 @@ def test_two_hosts_a_consumer_and_one_host_killed_send_every_text_once(hosts, db
         "address": ADDRESS, "notes": NOTES, "patient_age": 64, "ems_eta_s": 540})
     assert created.status_code == 202, created.text
     code = code_of(db)
-    assert eventually(lambda: purposes_out(db) == ["alert"] and not undelivered(db), STEP_S), (
+    assert eventually(lambda: sent(db, ["alert"]), budget.left(STEP_S)), (
         texts(db), undelivered(db), hosts.report())
     assert [(purpose, phone) for _, purpose, phone, _ in texts(db)] == [("alert", MOVER["phone"])]
     # A's index caught up with B's position change for the search.
@@ -268,20 +273,22 @@ def test_two_hosts_a_consumer_and_one_host_killed_send_every_text_once(hosts, db
     # The mover's YES reaches B; the briefing goes out.
     answered = sms_in(b, MOVER["phone"], "YES")
     assert answered.status_code == 200, answered.text
-    assert eventually(lambda: purposes_out(db) == ["alert", "details"] and not undelivered(db),
-                      STEP_S), (texts(db), undelivered(db), hosts.report())
+    assert eventually(lambda: sent(db, ["alert", "details"]), budget.left(STEP_S)), (
+        texts(db), undelivered(db), hosts.report())
+    status = requests.get(f"{b}/api/v1/incidents/{INCIDENT}", timeout=10,
+                          headers={"Authorization": f"Bearer {token}"}).json()
+    assert [(r["ref"], r["role"]) for r in status["responders"]] == [(mover_ref, "cpr")]
 
     # A dies; the control room closes the incident through B.
     assert hosts.kill("web-a") == -9
     assert not ready(a)
     closed = post_event(b, secret, "incident.closed", {"id": INCIDENT})
     assert closed.status_code == 202, closed.text
-    assert eventually(
-        lambda: purposes_out(db) == ["alert", "details", "stand_down"] and not undelivered(db),
-        STEP_S), (texts(db), undelivered(db), hosts.report())
+    assert eventually(lambda: sent(db, ["alert", "details", "stand_down"]), budget.left(STEP_S)), (
+        texts(db), undelivered(db), hosts.report())
 
     # Nothing is overdue that a sweep would send again, and B still serves.
-    swept = hosts.run("sweep", ["flask", "--app", "wsgi", "sweep"], timeout_s=30)
+    swept = hosts.run("sweep", ["flask", "--app", "wsgi", "sweep"], timeout_s=budget.left(STEP_S))
     assert "0 overdue jobs run" in swept
     assert ready(b)
     assert metric(requests.get(f"{b}/metrics", timeout=5).text, "dispatcher_index_lag") is not None

@@ -121,6 +121,17 @@ class Hosts:
         self._running.clear()
 
 
+class Budget:
+    """The time a test may take in all: each wait gets its own bound, cut to what is left."""
+
+    def __init__(self, seconds: float):
+        self._end = time.monotonic() + seconds
+
+    def left(self, most: float) -> float:
+        """Return the seconds a step may take: at most `most`, never past the budget's end."""
+        return max(0.5, min(most, self._end - time.monotonic()))
+
+
 def _signal_group(process: subprocess.Popen, sig: int) -> None:
     """Send a signal to a process's whole group; a group already gone is fine."""
     try:
