@@ -3,7 +3,8 @@
 `scratch_database` gives a migrated SQLite file or PostgreSQL schema and removes it after.
 `fill` writes volunteers with realistic static eligibility and their positions in bulk:
 COPY on PostgreSQL, one executemany per table on SQLite, never the ORM one by one. It keeps
-the change sequence whole (positions.seq 1..M, the change_counter row at M), so a process's
+the change sequence whole (positions.seq 1..M, the change_counter row at M; where volunteers
+are numbered too, they take 1..N and their positions the numbers after), so a process's
 index catches up from it exactly as from writes made through the service.
 """
 
@@ -165,9 +166,7 @@ def fill(url: str, lat: np.ndarray, lon: np.ndarray, *, seed: int = 7,
     ]
     for row, observed in zip(positions[n + k:], seen, strict=True):
         row["accuracy_m"], row["observed_at"] = 15.0, observed
-    if owner_id is not None and "owner_id" in Responder.__table__.c:
-        for row in responders:
-            row["owner_id"] = owner_id
+    _adapt(responders, positions, owner_id)
     engine = make_engine(url)
     try:
         write = _copy if engine.dialect.name == "postgresql" else _executemany
@@ -176,6 +175,23 @@ def fill(url: str, lat: np.ndarray, lon: np.ndarray, *, seed: int = 7,
         engine.dispose()
     reg.seconds = time.perf_counter() - started
     return reg
+
+
+def _adapt(responders: list[dict], positions: list[dict], owner_id: int | None) -> None:
+    """Fill the columns the schema has grown: the volunteer's owner and change number.
+
+    Where volunteers are numbered in the change sequence too, they take 1..N and their
+    positions the numbers after, as if each volunteer had been registered, then placed.
+    """
+    columns = Responder.__table__.c
+    for row in responders:
+        if "owner_id" in columns:
+            row["owner_id"] = owner_id
+        if "seq" in columns:
+            row["seq"] = row["id"]
+    if "seq" in columns:
+        for row in positions:
+            row["seq"] += len(responders)
 
 
 def _volunteers(n: int, rng: np.random.Generator, now: datetime) -> tuple[Registry, list[dict]]:
@@ -234,7 +250,7 @@ def _copy(engine: Engine, responders: list[dict], positions: list[dict]) -> None
                 cursor.execute(statement)
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), %s)",
                            (len(rows),))
-        cursor.execute("UPDATE change_counter SET value = %s WHERE id = 1", (len(positions),))
+        cursor.execute("UPDATE change_counter SET value = %s WHERE id = 1", (_last(positions),))
         raw.commit()
         cursor.execute("ANALYZE responders")
         cursor.execute("ANALYZE positions")
@@ -272,6 +288,11 @@ def _drop_secondary(cursor, table: str) -> list[str]:
                for name, definition in constraints])
 
 
+def _last(positions: list[dict]) -> int:
+    """Return the highest number of the change sequence written."""
+    return positions[-1]["seq"] if positions else 0
+
+
 def _executemany(engine: Engine, responders: list[dict], positions: list[dict]) -> None:
     """Write the rows with one executemany per table, in one transaction."""
     with engine.begin() as conn:
@@ -279,4 +300,4 @@ def _executemany(engine: Engine, responders: list[dict], positions: list[dict]) 
             for start in range(0, len(rows), 50_000):
                 conn.execute(insert(table), rows[start:start + 50_000])
         conn.execute(ChangeCounter.__table__.update().where(ChangeCounter.id == 1)
-                     .values(value=len(positions)))
+                     .values(value=_last(positions)))

@@ -51,3 +51,17 @@ def pick(rt: Runtime, lat: float, lon: float, *, size: int = 30, radius_m: int =
                 break
         session.rollback()
     return [c.responder_id for c in chosen]
+
+
+def live_at(rt: Runtime, responder_id: int) -> tuple[float, float] | None:
+    """Return where the process's index has a volunteer's live position, or None."""
+    position = rt.index.live_position(responder_id)
+    return None if position is None else (position.lat, position.lon)
+
+
+def start(rt: Runtime, timeout_s: float = 600) -> None:
+    """Have a fresh process's index loaded, as a web host has it before it takes work."""
+    ready = getattr(rt, "index_ready", None)
+    catch_up(rt)
+    if ready is not None and not ready.wait(timeout_s):
+        raise RuntimeError(f"the index was not loaded within {timeout_s:.0f} s")
