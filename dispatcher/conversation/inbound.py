@@ -17,6 +17,7 @@ import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatcher import metrics
 from dispatcher.conversation import account, answers
 from dispatcher.domain.replies import Reply, parse_reply
 from dispatcher.runtime import Runtime
@@ -111,6 +112,7 @@ def route(rt: Runtime, session: Session, responder: Responder, reply: Reply,
     STOP is always heard. Any text from a number the provider called invalid shows that it
     works. An opted-out volunteer is answered only when they say START.
     """
+    metrics.REPLIES.labels(reply.intent).inc()
     if reply.intent != "stop":
         account.heard_from(rt, responder)
         if responder.status == "opted_out" and reply.intent != "start":

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatcher import metrics
 from dispatcher.alerts import lifecycle
 from dispatcher.incidents import undelivered
 from dispatcher.messaging import sending
@@ -103,6 +104,8 @@ def _apply(rt: Runtime, session: Session, report: DeliveryReport):
         return None
     message.status, message.updated_at = status, rt.clock.now()
     message.error_code = error_code or message.error_code
+    if status in FAILED:
+        metrics.SMS_FAILED.labels(message.purpose, classify(error_code).kind).inc()
     if status == "delivered" and message.purpose == "alert" and message.alert_id:
         lifecycle.mark_delivered(session.get(Alert, message.alert_id), rt.clock.now())
     return message.id, status, error_code

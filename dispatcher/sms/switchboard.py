@@ -17,6 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from dispatcher import metrics
 from dispatcher.clock import Clock
 from dispatcher.errors import SmsSendError
 from dispatcher.sms import ProviderMessage, SmsSender
@@ -54,6 +55,10 @@ class Breaker:
     _probing: bool = False
     _recent: deque = field(default_factory=lambda: deque(maxlen=WINDOW))
 
+    def __post_init__(self):
+        """Show the breaker closed in the metrics from the start."""
+        metrics.BREAKER_OPEN.labels(self.name).set(0)
+
     @property
     def is_open(self) -> bool:
         """Tell whether sends to this provider are held."""
@@ -73,6 +78,7 @@ class Breaker:
         self._recent.append((True, address))
         if self.opened_at is not None:
             log.error("SMS provider %s answers again; breaker closed", self.name)
+            metrics.BREAKER_OPEN.labels(self.name).set(0)
         self.opened_at = self.probe_at = None
         self._probing, self._wait, self.reason = False, timedelta(0), ""
 
@@ -92,6 +98,7 @@ class Breaker:
         self.opened_at, self.reason = now, why
         self._wait = self.first_wait
         self.probe_at = now + _jitter(self._wait)
+        metrics.BREAKER_OPEN.labels(self.name).set(1)
         log.error("SMS provider %s is failing (%s); breaker open, sends held or moved", self.name,
                   why)
         return True

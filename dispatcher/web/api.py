@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
+from dispatcher import metrics
 from dispatcher.control_rooms import clients
 from dispatcher.current import runtime
 from dispatcher.errors import UnsupportedMediaType
@@ -23,7 +24,8 @@ def _json_body() -> bytes:
 @bp.post("/events")
 def events():
     """Take a signed incident event from a control room."""
-    answer = intake.receive(runtime(), request.headers, _json_body())
+    with metrics.INTAKE_SECONDS.time():
+        answer = intake.receive(runtime(), request.headers, _json_body())
     return jsonify(answer.body), answer.status
 
 
