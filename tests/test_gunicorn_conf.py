@@ -3,6 +3,7 @@ an access log without query strings, JSON lines on request."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -111,3 +113,67 @@ def access_lines(log: Path, path: str) -> list[str]:
         if lines or time.monotonic() > deadline:
             return lines
         time.sleep(0.1)
+
+
+def load_conf(monkeypatch, **environ):
+    """Load gunicorn.conf.py as gunicorn does, under the given environment."""
+    for key, val in environ.items():
+        monkeypatch.setenv(key, val)
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", ROOT / "gunicorn.conf.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def dead_pid() -> int:
+    """Return the id of a process that has exited."""
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    return int(done.stdout)
+
+
+def test_the_settings_come_from_the_service_configuration(monkeypatch):
+    monkeypatch.delenv("PORT", raising=False)
+    conf = load_conf(monkeypatch, DISPATCHER_BIND="127.0.0.1:9001", DISPATCHER_WEB_WORKERS="3")
+
+    assert conf.bind == ["127.0.0.1:9001"] and conf.workers == 3
+    assert conf.accesslog is None
+    assert "%(U)s" in conf.access_log_format and "%(r)s" not in conf.access_log_format
+    assert "%(q)s" not in conf.access_log_format and "%(h)s" not in conf.access_log_format
+
+
+def test_port_is_the_bind_when_no_address_is_set(monkeypatch):
+    monkeypatch.delenv("DISPATCHER_BIND", raising=False)
+
+    assert load_conf(monkeypatch, PORT="5055").bind == ["0.0.0.0:5055"]
+
+
+def test_an_unknown_log_format_stops_gunicorn_before_it_starts(monkeypatch):
+    with pytest.raises(ValueError, match="DISPATCHER_LOG_FORMAT"):
+        load_conf(monkeypatch, DISPATCHER_LOG_FORMAT="xml")
+
+
+def test_starting_clears_the_metrics_of_processes_gone_and_keeps_the_living(monkeypatch,
+                                                                           tmp_path):
+    folder = tmp_path / "metrics"
+    conf = load_conf(monkeypatch, PROMETHEUS_MULTIPROC_DIR=str(folder))
+    folder.mkdir()
+    gone, living = dead_pid(), os.getpid()
+    for name in (f"counter_{gone}.db", f"histogram_{gone}.db", f"counter_{living}.db"):
+        (folder / name).write_bytes(b"")
+
+    conf.on_starting(server=None)
+
+    assert sorted(p.name for p in folder.iterdir()) == [f"counter_{living}.db"]
+
+
+def test_a_worker_that_exits_leaves_the_live_gauges(monkeypatch, tmp_path):
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    conf = load_conf(monkeypatch, PROMETHEUS_MULTIPROC_DIR=str(folder))
+    for name in ("gauge_livemax_4242.db", "counter_4242.db"):
+        (folder / name).write_bytes(b"")
+
+    conf.child_exit(server=None, worker=SimpleNamespace(pid=4242))
+
+    assert [p.name for p in folder.iterdir()] == ["counter_4242.db"]
