@@ -28,8 +28,17 @@ test-fast: $(VENV)/.installed  ## the tests that need no database
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
-bench: $(VENV)/.installed
-	for script in bench/*.py; do $(PY) $$script || exit 1; done
+BENCH_OUT := instance/bench
+bench: $(VENV)/.installed  ## every benchmark, then one table of figures and targets (QUICK=1: small)
+	scripts/services.sh
+	rm -rf $(BENCH_OUT) && mkdir -p $(BENCH_OUT)
+	for script in query intake positions startup; do \
+	  BENCH_QUICK=$(QUICK) BENCH_RESULTS=$(BENCH_OUT)/results.jsonl $(PY) bench/$$script.py \
+	  || exit 1; done
+	$(PY) bench/fanout.py $(if $(QUICK),1) > $(BENCH_OUT)/fanout.txt; \
+	  status=$$?; cat $(BENCH_OUT)/fanout.txt; exit $$status
+	$(PY) bench/spatial.py $(if $(QUICK),20000)
+	$(PY) bench/report.py $(BENCH_OUT)/results.jsonl $(BENCH_OUT)/fanout.txt
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -210,7 +210,7 @@ def _volunteers(n: int, rng: np.random.Generator, now: datetime) -> tuple[Regist
     refs = refs_for(ids)
     epoch = date(1970, 1, 1)
     rows = [
-        {"id": i, "ref": ref, "phone": f"+4670{i:07d}", "name": "Bench Volunteer",
+        {"id": i, "ref": ref, "phone": f"+4676{i:07d}", "name": "Bench Volunteer",
          "language": lang, "birth_year": by, "cert_expires": epoch + timedelta(days=c),
          "status": st, "paused_until": datetime.fromtimestamp(p, UTC) if p else None,
          "opted_out_at": now if st == "opted_out" else None, "travel_mode": tm,
