@@ -28,7 +28,7 @@ from fill import fill, make_client, scratch_database
 from redis import Redis
 
 REDIS_URL = os.environ.get("DISPATCHER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-CLIENTS = 8
+CLIENTS = int(os.environ.get("BENCH_INTAKE_CLIENTS", "8"))
 LIMIT_S = 60.0
 
 

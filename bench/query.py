@@ -17,6 +17,7 @@ grows with N. Run: `.venv/bin/python bench/query.py [10k,100k,1M]` (or BENCH_QUE
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -103,6 +104,7 @@ def measure_search(url: str, places: np.ndarray) -> tuple[list[float], int]:
         started = time.perf_counter()
         search.catch_up(rt)
         print(f"    index loaded in {time.perf_counter() - started:.1f} s", flush=True)
+        gc.collect()  # what earlier setups left is not this one's to collect
         return timed(partial(search.pick, rt, size=SIZE, radius_m=RADIUS_M), places)
     finally:
         rt.engine.dispose()
