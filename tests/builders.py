@@ -40,8 +40,12 @@ def make_volunteer(
     live_at: datetime | None = None, phone: str | None = None, name: str = "Test Volunteer",
     language: str = "en", birth_year: int = 1985, cert_expires: date | None = None,
     travel_mode: str = "walk", status: str = "active", paused_until: datetime | None = None,
+    owner: clients.NewClient | None = None,
 ) -> Responder:
-    """Register a volunteer with one place (and optionally a live position); return them."""
+    """Register a volunteer with one place (and optionally a live position); return them.
+
+    `owner` is the control room that registered them: the only one that may move them.
+    """
     now = rt.clock.now()
     with rt.transaction() as session:
         data = registry.VolunteerData(
@@ -51,6 +55,7 @@ def make_volunteer(
         )
         responder = registry.add_volunteer(session, data, now)
         responder.paused_until = paused_until
+        responder.owner_id = owner.client.id if owner is not None else None
         if at is None and north_m is not None:
             at = offset(north_m)
         if at is not None:

@@ -241,7 +241,7 @@ def test_two_hosts_a_consumer_and_one_host_killed_send_every_text_once(hosts, db
                     "--scope", "incidents:read", "--scope", "positions:write"],
         timeout_s=budget.left(STEP_S)))
     hosts.run("import", ["flask", "--app", "wsgi", "import", "volunteers",
-                         str(volunteers_csv(tmp_path / "volunteers.csv"))],
+                         str(volunteers_csv(tmp_path / "volunteers.csv")), "--owner", ROOM],
               timeout_s=budget.left(STEP_S))
 
     hosts.start("web-a", procfile["web"], BIND=a.removeprefix("http://"))

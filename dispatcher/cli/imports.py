@@ -10,6 +10,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from dispatcher.aeds import imports as aed_imports
+from dispatcher.control_rooms import clients
 from dispatcher.current import runtime
 from dispatcher.errors import InvalidPayload
 from dispatcher.responders import imports as volunteer_imports
@@ -18,10 +19,16 @@ from dispatcher.store.batches import decode
 import_cli = AppGroup("import", help="Import volunteers and AEDs.")
 
 
-def _import(kind: str, path: Path) -> None:
+def _import(kind: str, path: Path, owner: str | None = None) -> None:
     """Run one import with a progress line and print its report."""
     rt = runtime()
     now = rt.clock.now()
+    owner_id = None
+    if owner is not None:
+        with rt.transaction() as session:
+            owner_id = clients.id_of(session, owner)
+        if owner_id is None:
+            raise click.ClickException(f"no client named {owner!r}; nothing imported")
 
     def progress(n: int) -> None:
         click.echo(f"  ... {n} rows", err=True)
@@ -34,7 +41,7 @@ def _import(kind: str, path: Path) -> None:
         if kind == "volunteers":
             report = volunteer_imports.import_volunteers(
                 rt.sessions, stream, region=rt.settings.conversation.default_region, now=now,
-                progress=progress)
+                owner_id=owner_id, progress=progress)
         elif path.suffix.lower() in (".geojson", ".json"):
             report = aed_imports.import_aeds_geojson(rt.sessions, stream, now=now,
                                                      progress=progress)
@@ -51,9 +58,12 @@ def _import(kind: str, path: Path) -> None:
 
 @import_cli.command("volunteers")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_volunteers(path: Path) -> None:
+@click.option("--owner", metavar="CLIENT_NAME",
+              help="The client (organisation) registering them: it alone may report their "
+                   "positions. Without it, volunteers already registered keep their owner.")
+def import_volunteers(path: Path, owner: str | None) -> None:
     """Import volunteers from a CSV file."""
-    _import("volunteers", path)
+    _import("volunteers", path, owner)
 
 
 @import_cli.command("aeds")

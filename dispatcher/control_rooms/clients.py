@@ -79,6 +79,11 @@ def create_client(
     return NewClient(client, secret, token)
 
 
+def id_of(session: Session, name: str) -> int | None:
+    """Return the id of the client of that name, or None."""
+    return session.scalars(select(Client.id).where(Client.name == name)).first()
+
+
 def rotate_token(session: Session, client: Client) -> str:
     """Give a client a new bearer token, invalidating the old one; return the new token."""
     token = new_token()

@@ -20,12 +20,15 @@ def import_volunteers(
     *,
     region: str,
     now: datetime,
+    owner_id: int | None = None,
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import volunteers from CSV, updating those already registered under the same phone.
 
     Columns: phone, name, language, birth_year, cert_expires, travel_mode, and optional
     home_lat, home_lon, home_schedule, work_lat, work_lon, work_schedule (OSM hours syntax).
+    With `owner_id`, every volunteer written is registered by that client, which alone may
+    then report their positions; without it, a volunteer already registered keeps their owner.
     """
     report = ImportReport()
 
@@ -66,6 +69,8 @@ def import_volunteers(
             for name in ("name", "language", "birth_year", "cert_expires", "travel_mode"):
                 setattr(responder, name, getattr(data, name))
             responder.updated_at = now
+        if owner_id is not None:
+            responder.owner_id = owner_id
         for label, lat, lon, schedule in places:
             registry.put_place(
                 session, responder, label=label, kind=label, lat=lat, lon=lon, schedule=schedule

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from dispatcher.domain.policy import CLOCK_SKEW
 from dispatcher.errors import InvalidPayload, UnknownResponder, translate_errors
-from dispatcher.responders import registry
+from dispatcher.responders import live
 from dispatcher.runtime import Runtime
-from dispatcher.store.models import Responder
 
 
 class PositionReport(BaseModel):
@@ -35,19 +34,21 @@ def parse_report(body: bytes, now: datetime) -> PositionReport:
     return report
 
 
-def report_position(rt: Runtime, ref: str, body: bytes) -> dict:
-    """Store a volunteer's live position; an older report than the one known is ignored."""
+def report_position(rt: Runtime, session: Session, owner_id: int, ref: str, body: bytes) -> dict:
+    """Store the live position of a volunteer the client registered; ignore an older report."""
     now = rt.clock.now()
     report = parse_report(body, now)
-    with rt.transaction() as session:
-        responder = session.scalars(select(Responder).where(Responder.ref == ref)).one_or_none()
-        if responder is None:
-            raise UnknownResponder(f"no volunteer {ref}")
-        applied = registry.put_live_position(
-            session, responder, lat=report.lat, lon=report.lon, accuracy_m=report.accuracy_m,
-            at=report.at,
-        )
-    expires = report.at + rt.policy.live_ttl
+    found = live.write(session, [live.LiveReport(ref, report.lat, report.lon, report.accuracy_m,
+                                                 report.at)], owner_id=owner_id)
+    if ref not in found:
+        # Another organisation's volunteer gets the same answer: nobody can probe for them.
+        raise UnknownResponder(f"no volunteer {ref} registered by this client")
+    return outcome(ref, found[ref], report.at, now, rt.policy.live_ttl)
+
+
+def outcome(ref: str, applied: bool, at: datetime, now: datetime, ttl: timedelta) -> dict:
+    """Return the answer for one report: applied or why not, and until when it counts."""
+    expires = at + ttl
     return {
         "ref": ref,
         "applied": applied,
@@ -55,4 +56,3 @@ def report_position(rt: Runtime, ref: str, body: bytes) -> dict:
         "fresh": applied and expires > now,
         "expires_at": expires.isoformat().replace("+00:00", "Z"),
     }
-

@@ -14,6 +14,7 @@ from dispatcher.domain import hours
 from dispatcher.domain.coordinates import read_coordinate
 from dispatcher.domain.templates import LANGUAGES
 from dispatcher.errors import InvalidPayload
+from dispatcher.responders import live
 from dispatcher.store.models import ChangeCounter, Position, Responder
 
 TRAVEL_MODES = ("walk", "bike", "car")
@@ -140,23 +141,14 @@ def put_live_position(
     accuracy_m: float | None, at: datetime,
 ) -> bool:
     """Store a live position unless a newer one is already known; tell whether it was applied."""
-    current = session.scalars(
-        select(Position).where(Position.responder_id == responder.id, Position.label == "live")
-    ).one_or_none()
-    # Compared even against a deleted one: an old report arriving late must not resurrect it.
-    if current and current.observed_at and current.observed_at >= at:
-        return False
-    _write_position(
-        session, responder, label="live", kind="live", lat=lat, lon=lon,
-        accuracy_m=accuracy_m, observed_at=at, existing=current,
-    )
-    return True
+    report = live.LiveReport(responder.ref, lat, lon, accuracy_m, at)
+    return live.write(session, [report], owner_id=None).get(responder.ref, False)
 
 
 def remove_position(session: Session, position: Position) -> None:
     """Delete a position, leaving a tombstone so every index removes it too."""
-    position.deleted = True
-    position.seq = next_seq(session)
+    seq = next_seq(session)  # the counter before the row: see _write_position
+    position.deleted, position.seq = True, seq
 
 
 def _write_position(
@@ -165,6 +157,9 @@ def _write_position(
     observed_at: datetime | None = None, existing: Position | None = None,
 ) -> Position:
     """Insert or overwrite a position row with the next change sequence number."""
+    # Every writer locks the counter before any position row (live.write does too), so two
+    # writers never wait for each other the other way round.
+    seq = next_seq(session)
     if existing is None:
         existing = session.scalars(
             select(Position).where(Position.responder_id == responder.id, Position.label == label)
@@ -173,7 +168,7 @@ def _write_position(
     position.kind, position.lat, position.lon = kind, lat, lon
     position.schedule, position.accuracy_m, position.observed_at = schedule, accuracy_m, observed_at
     position.deleted = False
-    position.seq = next_seq(session)
+    position.seq = seq
     session.add(position)
     session.flush()
     return position

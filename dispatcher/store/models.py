@@ -1,4 +1,4 @@
-"""The database schema: SQLAlchemy 2.0 models, the source of truth."""
+"""The database schema: SQLAlchemy 2.0 models, the source of truth (their base: store.base)."""
 
 from __future__ import annotations
 
@@ -13,28 +13,14 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from dispatcher.store.base import Base
 from dispatcher.store.columns import UTCDateTime
-
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    """Declarative base with stable constraint names for migrations."""
-
-    metadata = MetaData(naming_convention=NAMING)
 
 
 class Client(Base):

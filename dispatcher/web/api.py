@@ -45,5 +45,8 @@ def responder_position(ref: str):
     """Take a volunteer's live position from an app or a positioning feed."""
     rt = runtime()
     with rt.transaction() as session:
-        clients.authenticate(session, request.headers.get("Authorization"), "positions:write")
-    return jsonify(positions.report_position(rt, ref, _json_body()))
+        client = clients.authenticate(
+            session, request.headers.get("Authorization"), "positions:write"
+        )
+        answer = positions.report_position(rt, session, client.id, ref, _json_body())
+    return jsonify(answer)

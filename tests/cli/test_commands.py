@@ -183,6 +183,31 @@ def test_import_volunteers_reads_a_file_saved_with_a_byte_order_mark(cli, rt, tm
     assert count_rows(rt, Responder) == 1
 
 
+def test_import_volunteers_with_an_owner_registers_them_to_that_client(cli, rt, tmp_path):
+    room = make_control_room(rt, name="sos-north")
+    path = tmp_path / "volunteers.csv"
+    path.write_text("phone,name,language,birth_year,cert_expires,travel_mode\n"
+                    "+46701110001,Anna Andersson,sv,1980,2027-06-30,walk\n", encoding="utf-8")
+
+    result = cli("import", "volunteers", str(path), "--owner", "sos-north")
+
+    assert result.exit_code == 0, result.output
+    with rt.transaction() as session:
+        assert session.scalars(select(Responder.owner_id)).all() == [room.client.id]
+
+
+def test_import_volunteers_for_an_unknown_owner_is_refused_and_writes_nothing(cli, rt, tmp_path):
+    path = tmp_path / "volunteers.csv"
+    path.write_text("phone,name,language,birth_year,cert_expires,travel_mode\n"
+                    "+46701110001,Anna Andersson,sv,1980,2027-06-30,walk\n", encoding="utf-8")
+
+    result = cli("import", "volunteers", str(path), "--owner", "nobody")
+
+    assert result.exit_code != 0
+    assert "no client named 'nobody'; nothing imported" in result.output
+    assert count_rows(rt, Responder) == 0
+
+
 def test_import_aeds_takes_geojson_by_its_suffix(cli, rt, tmp_path):
     path = tmp_path / "aeds.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": [

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from dispatcher.responders import imports
 from dispatcher.store.models import Position, Responder
-from tests.builders import count_rows
+from tests.builders import count_rows, make_control_room
 
 HEADER = ("phone,name,language,birth_year,cert_expires,travel_mode,"
           "home_lat,home_lon,home_schedule,work_lat,work_lon,work_schedule")
@@ -170,6 +170,34 @@ def test_a_reimport_moves_the_places_forward_in_the_change_sequence(rt, clock):
 
     with rt.transaction() as session:
         assert min(session.scalars(select(Position.seq))) > before
+
+
+def owners(rt) -> dict[str, int | None]:
+    """Return each volunteer's owner (the client id that registered them), by phone."""
+    with rt.transaction() as session:
+        return dict(session.execute(select(Responder.phone, Responder.owner_id)).all())
+
+
+def test_an_import_for_an_owner_registers_every_volunteer_it_adds_or_updates_to_it(rt, clock):
+    first, second = make_control_room(rt), make_control_room(rt)
+    import_volunteers(rt, clock, csv_text(GOOD))
+    other = "+46701110002,Erik Eriksson,en,1975,2026-12-31,walk,,,,,,"
+
+    import_volunteers(rt, clock, csv_text(GOOD, other), owner_id=first.client.id)
+    import_volunteers(rt, clock, csv_text(other), owner_id=second.client.id)
+
+    assert owners(rt) == {"+46701110001": first.client.id, "+46701110002": second.client.id}
+
+
+def test_an_import_without_an_owner_keeps_the_owner_a_volunteer_has(rt, clock):
+    room = make_control_room(rt)
+    import_volunteers(rt, clock, csv_text(GOOD), owner_id=room.client.id)
+
+    import_volunteers(rt, clock, csv_text(GOOD))
+    import_volunteers(rt, clock, csv_text("+46701110002,Erik Eriksson,en,1975,2026-12-31,walk"
+                                          ",,,,,,"))
+
+    assert owners(rt) == {"+46701110001": room.client.id, "+46701110002": None}
 
 
 def test_the_progress_callback_is_called_every_batch_on_long_files(rt, clock):

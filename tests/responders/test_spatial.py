@@ -67,10 +67,10 @@ def put_position(http, token: str, ref: str, at, point):
 def test_a_live_position_reported_to_one_process_is_used_by_another(make_app, sms, clock):
     rt_one, http_one = runtime_and_client(make_app())
     rt_two, http_two = runtime_and_client(make_app())
-    a = make_volunteer(rt_one, north_m=800)
+    feed = make_control_room(rt_one, scopes=("positions:write",))
+    a = make_volunteer(rt_one, north_m=800, owner=feed)
     b = make_volunteer(rt_one, north_m=300)
     room = make_control_room(rt_one)
-    feed = make_control_room(rt_one, scopes=("positions:write",))
 
     first = create_incident(http_two, room, rt_two, external_id="CAD-1")
 

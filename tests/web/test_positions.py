@@ -56,9 +56,9 @@ def feed(rt):
 
 
 @pytest.fixture
-def volunteer(rt):
-    """A volunteer registered at home, 5 km north of the centre."""
-    return make_volunteer(rt, north_m=5000)
+def volunteer(rt, feed):
+    """A volunteer registered by the feed's organisation, at home 5 km north of the centre."""
+    return make_volunteer(rt, north_m=5000, owner=feed)
 
 
 def test_good_position_is_applied(client, rt, clock, feed, volunteer):
@@ -127,6 +127,47 @@ def test_position_for_an_unknown_volunteer_is_not_found(client, clock, feed):
     response = put_position(client, "RZZZZZZZ", report(clock.now()), bearer(feed.token))
 
     assert_error(response, 404, "unknown_responder")
+    assert response.json["error"]["message"] == "no volunteer RZZZZZZZ registered by this client"
+
+
+def test_a_client_cannot_move_another_organisations_volunteer(client, rt, clock, feed):
+    other = make_control_room(rt, scopes=("positions:write",))
+    theirs = make_volunteer(rt, north_m=5000, owner=other, live=CENTRE,
+                            live_at=clock.now() - timedelta(minutes=1))
+
+    response = put_position(client, theirs.ref, report(clock.now(), lat=59.40),
+                            bearer(feed.token))
+
+    # The same answer as for nobody at all: the other organisation's volunteers stay unknown.
+    assert_error(response, 404, "unknown_responder")
+    assert response.json["error"]["message"] == (
+        f"no volunteer {theirs.ref} registered by this client")
+    [row] = live_rows(rt, theirs)
+    assert (row.lat, row.observed_at) == (CENTRE[0], clock.now() - timedelta(minutes=1))
+
+
+def test_a_volunteer_registered_by_no_organisation_cannot_be_moved(client, rt, clock, feed):
+    unowned = make_volunteer(rt, north_m=5000)
+
+    response = put_position(client, unowned.ref, report(clock.now()), bearer(feed.token))
+
+    assert_error(response, 404, "unknown_responder")
+    assert live_rows(rt, unowned) == []
+
+
+def test_the_organisation_that_registered_a_volunteer_moves_them(client, rt, clock):
+    other = make_control_room(rt, scopes=("positions:write",))
+    owner = make_control_room(rt, scopes=("positions:write",))
+    volunteer = make_volunteer(rt, north_m=5000, owner=owner)
+    put_position(client, volunteer.ref, report(clock.now()), bearer(other.token))
+
+    response = put_position(client, volunteer.ref, report(clock.now(), lat=59.34),
+                            bearer(owner.token))
+
+    assert response.status_code == 200, response.json
+    assert response.json["applied"] is True
+    [row] = live_rows(rt, volunteer)
+    assert row.lat == 59.34
 
 
 def _set(**values):
@@ -228,10 +269,9 @@ def test_position_without_a_valid_token_is_unauthorized(
     assert live_rows(rt, volunteer) == []
 
 
-def test_position_with_a_token_lacking_the_position_scope_is_forbidden(
-    client, rt, clock, volunteer
-):
+def test_position_with_a_token_lacking_the_position_scope_is_forbidden(client, rt, clock):
     reader = make_control_room(rt, scopes=("incidents:read",))
+    volunteer = make_volunteer(rt, north_m=5000, owner=reader)
 
     response = put_position(client, volunteer.ref, report(clock.now()), bearer(reader.token))
 
