@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from dispatcher import metrics
 from dispatcher.conversation import account, answers
+from dispatcher.domain.inputs import strip_controls
 from dispatcher.domain.replies import Reply, parse_reply
 from dispatcher.runtime import Runtime
 from dispatcher.sms import address_for
@@ -83,7 +84,8 @@ def store(rt: Runtime, *, sid: str, address: str, body: str, provider: str) -> i
         else:
             channel = "whatsapp" if address.startswith("whatsapp:") else "sms"
             record.channel, record.address = channel, address_for(responder.phone, channel)
-            record.body = body.replace("\x00", "")[:1600]
+            # Never refused: a reply with a stray control character still counts.
+            record.body = strip_controls(body)[:1600]
             record.purpose, record.responder_id = "reply", responder.id
         return record
 

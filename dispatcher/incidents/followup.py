@@ -200,7 +200,8 @@ def describe(session: Session, alert: Alert) -> dict:
 def _flag(session: Session, flag_id: int | str) -> Alert:
     """Find the alert behind a flag id from a path or a command line, or raise UnknownFollowUp."""
     text = str(flag_id).strip()
-    number = int(text) if text.isascii() and text.isdigit() else 0
+    # At most 10 digits: the ids of an integer column, and never too long a number to read.
+    number = int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else 0
     alert = session.get(Alert, number) if 1 <= number <= _MAX_ID else None
     if alert is None or alert.follow_up != "call_me":
         raise UnknownFollowUp(f"no request for a call with id {flag_id}")

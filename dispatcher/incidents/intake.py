@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from dispatcher.control_rooms import clients
+from dispatcher.domain.inputs import checked_parameter
 from dispatcher.errors import IdempotencyMismatch
 from dispatcher.incidents import dispatch, status
 from dispatcher.incidents.schema import Event, parse_event
@@ -18,6 +19,9 @@ from dispatcher.runtime import Runtime
 from dispatcher.store.models import Client, WebhookReceipt
 
 log = logging.getLogger(__name__)
+
+# As long as Stripe's idempotency keys; a longer webhook-id is refused, never cut.
+WEBHOOK_ID_MAX = 255
 
 HANDLERS = {
     "incident.created": lambda rt, s, c, e: dispatch.open_incident(rt, s, c, e.data, e.timestamp),
@@ -45,6 +49,7 @@ def receive(rt: Runtime, headers: Mapping[str, str], body: bytes) -> Answer:
         )
         # A signature proves who sent the event, not that they may post events at all.
         clients.require_scope(client, clients.EVENTS)
+        webhook_id = checked_parameter("webhook-id", webhook_id, WEBHOOK_ID_MAX)
         client_id = client.id
         digest = hashlib.sha256(body).hexdigest()
         earlier = _receipt(session, client_id, webhook_id, digest)

@@ -5,22 +5,20 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from dispatcher.domain.inputs import FreeText, Line, SaneTime
 from dispatcher.errors import translate_errors
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-IncidentId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# Every string is bounded and free of control characters (domain.inputs).
+ID_MAX = 100
+Text = FreeText(300)
+LongText = FreeText(2000)
+IncidentId = Line(ID_MAX, min_length=1)
+Kind = Line(40, min_length=1)
+Flag = Line(40)
 
 
 class _Strict(BaseModel):
@@ -41,15 +39,13 @@ class Created(_Strict):
     """The data of incident.created."""
 
     id: IncidentId
-    kind: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    kind: Kind
     location: Location
     address: Text = ""
     notes: LongText = ""
     patient_age: int | None = Field(default=None, ge=0, le=130)
     ems_eta_s: int | None = Field(default=None, ge=0, le=24 * 3600)
-    flags: list[Annotated[str, StringConstraints(max_length=40)]] = Field(
-        default_factory=list, max_length=20
-    )
+    flags: list[Flag] = Field(default_factory=list, max_length=20)
 
     def digest(self) -> str:
         """Return a hash of the content, to tell a redelivery from a conflicting reuse of the id."""
@@ -86,7 +82,7 @@ class Envelope(_Strict):
     """The outer shape of every event."""
 
     type: Literal["incident.created", "incident.updated", "incident.cancelled", "incident.closed"]
-    timestamp: AwareDatetime
+    timestamp: SaneTime
     data: dict[str, Any]
 
 

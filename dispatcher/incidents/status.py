@@ -7,8 +7,10 @@ from sqlalchemy.orm import Session
 
 from dispatcher.alerts import lifecycle
 from dispatcher.control_rooms import events as events_out
+from dispatcher.domain.inputs import checked_parameter
 from dispatcher.errors import UnknownIncident
 from dispatcher.incidents.records import find_incident
+from dispatcher.incidents.schema import ID_MAX
 from dispatcher.store.models import Aed, Alert, Client, Incident, TimelineEvent
 
 
@@ -71,6 +73,7 @@ def describe(session: Session, incident: Incident) -> dict:
 
 def read(session: Session, client: Client, external_id: str) -> dict:
     """Return the status of one of the client's own incidents; others' do not exist for it."""
+    external_id = checked_parameter("id", external_id, ID_MAX)
     incident = find_incident(session, client, external_id)
     if incident is None:
         raise UnknownIncident(f"no incident {external_id}")

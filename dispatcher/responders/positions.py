@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
+from dispatcher.domain.inputs import SaneTime, checked_parameter
 from dispatcher.domain.policy import CLOCK_SKEW
 from dispatcher.errors import InvalidPayload, UnknownResponder, translate_errors
 from dispatcher.responders import live
 from dispatcher.runtime import Runtime
+
+REF_MAX = 16  # the width of a volunteer's public reference
 
 
 class PositionReport(BaseModel):
@@ -20,7 +23,7 @@ class PositionReport(BaseModel):
     lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
     lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
     accuracy_m: float | None = Field(default=None, ge=0, le=10_000, allow_inf_nan=False)
-    at: AwareDatetime
+    at: SaneTime
 
 
 def parse_report(body: bytes, now: datetime) -> PositionReport:
@@ -37,6 +40,7 @@ def parse_report(body: bytes, now: datetime) -> PositionReport:
 def report_position(rt: Runtime, session: Session, owner_id: int, ref: str, body: bytes) -> dict:
     """Store the live position of a volunteer the client registered; ignore an older report."""
     now = rt.clock.now()
+    ref = checked_parameter("ref", ref, REF_MAX)
     report = parse_report(body, now)
     found = live.write(session, [live.LiveReport(ref, report.lat, report.lon, report.accuracy_m,
                                                  report.at)], owner_id=owner_id)

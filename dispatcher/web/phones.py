@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select
 
 from dispatcher.conversation import inbound
 from dispatcher.current import runtime
+from dispatcher.domain.inputs import has_controls, strip_controls
 from dispatcher.store.models import Message, Responder
 
 bp = Blueprint("phones", __name__, url_prefix="/phones", template_folder="templates",
@@ -51,11 +52,17 @@ def _check_csrf() -> None:
         abort(400, "the form expired; reload the page and try again")
 
 
+def _check_ref(ref: str) -> None:
+    """Answer 404 for a reference no volunteer can have (too long, or with control characters)."""
+    if len(ref) > 16 or has_controls(ref):
+        abort(404)
+
+
 @bp.get("/")
 def threads():
     """List the volunteers who have messages, newest first, or those matching a search."""
     rt = runtime()
-    query = request.args.get("q", "").strip()
+    query = strip_controls(request.args.get("q", "")).strip()[:100]
     with rt.transaction() as db:
         latest = (
             select(Message.responder_id, func.max(Message.id).label("last"))
@@ -77,6 +84,7 @@ def threads():
 @bp.get("/<ref>")
 def thread(ref: str):
     """Show one volunteer's messages, with a box to answer as them."""
+    _check_ref(ref)
     rt = runtime()
     with rt.transaction() as db:
         responder = db.scalars(select(Responder).where(Responder.ref == ref)).one_or_none()
@@ -95,6 +103,7 @@ def thread(ref: str):
 def reply(ref: str):
     """Send a reply as the volunteer, exactly as if it came from their phone."""
     _check_csrf()
+    _check_ref(ref)
     rt = runtime()
     body = request.form.get("body", "").strip()
     with rt.transaction() as db:
