@@ -344,3 +344,11 @@ def test_a_volunteers_reply_with_control_characters_is_kept_without_them(client,
     with rt.transaction() as session:
         [body] = session.scalars(select(Message.body).where(Message.direction == "in")).all()
     assert body == "HELP please"
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
+def test_the_health_and_metrics_endpoints_answer_whatever_the_query(client, rt, volunteer, path):
+    response = client.get(path, query_string={"q": "\x00\x1b" + "é" * 2000, "": "\U0001f600"},
+                          headers={"Authorization": "Bearer \x00"})
+
+    assert response.status_code == 200, response.get_data(as_text=True)
