@@ -10,26 +10,24 @@ B; then every text of the whole flow is exactly what it should be, none lost, no
 from __future__ import annotations
 
 import csv
-import json
 import os
 import re
 import secrets
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
 import requests
 from redis import Redis
 from sqlalchemy import create_engine, select, text
-from twilio.request_validator import RequestValidator
 
-from dispatcher.control_rooms.clients import sign
 from dispatcher.store.db import make_engine
 from dispatcher.store.models import Alert, Message, Responder
 from tests.builders import CENTRE, TWILIO_TOKEN, offset
 from tests.support.consumer import eventually
 from tests.support.hosts import Budget, Hosts, executable, processes
+from tests.support.outside import PUBLIC, metric, now, post_event, put_position, ready, sms_in
 from tests.support.services import free_port, require_redis
 
 pytestmark = pytest.mark.db
@@ -37,7 +35,6 @@ pytestmark = pytest.mark.db
 POSTGRES_URL = os.environ.get(
     "DISPATCHER_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test"
 )
-PUBLIC = "https://dispatch.example.org"
 ROOM = "room-multi-host"
 INCIDENT = "CAD-MULTI-1"
 ADDRESS, NOTES = "Drottninggatan 53, 3 tr", "Door code 1234"
@@ -106,49 +103,6 @@ def db(postgres_url):
     engine = make_engine(postgres_url)
     yield engine
     engine.dispose()
-
-
-# --- the outside world: a control room, a phone, Twilio -------------------------------------
-
-
-def now() -> datetime:
-    """Return the time now, in UTC."""
-    return datetime.now(UTC)
-
-
-def post_event(base: str, secret: str, type_: str, data: dict) -> requests.Response:
-    """Sign an event with the client's secret and post it, as a control room does."""
-    at = now()
-    body = json.dumps({"type": type_, "timestamp": at.isoformat().replace("+00:00", "Z"),
-                       "data": data})
-    headers = {**sign(secret, f"msg_{uuid.uuid4().hex}", at, body),
-               "Content-Type": "application/json"}
-    return requests.post(f"{base}/api/v1/events", data=body, headers=headers, timeout=10)
-
-
-def put_position(base: str, token: str, ref: str, at: tuple[float, float]) -> requests.Response:
-    """Report a volunteer's live position, as the organisation's app does."""
-    body = {"lat": at[0], "lon": at[1], "accuracy_m": 10,
-            "at": now().isoformat().replace("+00:00", "Z")}
-    return requests.put(f"{base}/api/v1/responders/{ref}/position", json=body,
-                        headers={"Authorization": f"Bearer {token}"}, timeout=10)
-
-
-def sms_in(base: str, phone: str, body: str) -> requests.Response:
-    """Post a volunteer's SMS to the inbound webhook, signed as Twilio signs the public URL."""
-    params = {"MessageSid": "SM" + uuid.uuid4().hex, "From": phone, "To": "+46700000000",
-              "Body": body, "NumMedia": "0"}
-    signature = RequestValidator(TWILIO_TOKEN).compute_signature(PUBLIC + "/sms/inbound", params)
-    return requests.post(f"{base}/sms/inbound", data=params,
-                         headers={"X-Twilio-Signature": signature}, timeout=10)
-
-
-def ready(base: str) -> bool:
-    """Tell whether a host answers /readyz with 200."""
-    try:
-        return requests.get(f"{base}/readyz", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 # --- the registry, as the control room's organisation sets it up ---------------------------
@@ -221,12 +175,6 @@ def code_of(db) -> str:
     with db.connect() as conn:
         [code] = conn.scalars(select(Alert.code)).all()
     return code
-
-
-def metric(body: str, name: str) -> float | None:
-    """Return the value of an unlabelled sample in a Prometheus text exposition."""
-    found = re.search(rf"^{re.escape(name)} (\S+)$", body, re.M)
-    return float(found.group(1)) if found else None
 
 
 def test_two_hosts_a_consumer_and_one_host_killed_send_every_text_once(hosts, db, tmp_path):
