@@ -91,14 +91,28 @@ def test_compose_runs_two_web_processes_a_consumer_postgresql_and_redis(processe
     assert services["redis"]["image"].startswith("redis:")
 
 
+def service_settings(service: dict) -> dict[str, str]:
+    """Return the DISPATCHER_* variables a compose service sets."""
+    return {k: v for k, v in service["environment"].items() if k.startswith(PREFIX)}
+
+
 def test_every_process_of_compose_has_the_same_settings_on_postgresql_and_redis(compose):
-    environments = [compose["services"][name]["environment"] for name in compose_commands(compose)]
+    environments = [service_settings(compose["services"][name])
+                    for name in compose_commands(compose)]
     env = environments[0]
 
     assert all(e == env for e in environments), "every host must agree (SECRET_KEY above all)"
     assert env[PREFIX + "DATABASE_URL"].startswith("postgresql+psycopg://")
     assert env[PREFIX + "QUEUE_URL"].startswith("redis://")
     assert env[PREFIX + "SECRET_KEY"] and env[PREFIX + "PUBLIC_BASE_URL"]
+
+
+def test_only_processes_under_gunicorn_count_metrics_in_a_shared_folder(compose):
+    # gunicorn.conf.py makes the folder; a flask command with it set and missing would fail
+    # at its first import of the metrics.
+    for name, words in compose_commands(compose).items():
+        shared = "PROMETHEUS_MULTIPROC_DIR" in compose["services"][name]["environment"]
+        assert shared == (words[0] == "gunicorn"), name
 
 
 def test_web_and_consumers_start_only_after_the_migration(processes, compose):
