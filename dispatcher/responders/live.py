@@ -30,12 +30,15 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 
 from sqlalchemy import (
+    Connection,
     Float,
     Integer,
     String,
     and_,
+    bindparam,
     column,
     exists,
     false,
@@ -81,16 +84,28 @@ def write(
     if len({r.ref for r in reports}) != len(reports):
         raise ValueError("each volunteer may be reported once per write")
     dialect = session.get_bind().dialect.name
-    items = _items(reports, dialect)
+    params = {"items": json.dumps([
+        {"i": i, "ref": r.ref, "lat": r.lat, "lon": r.lon, "accuracy_m": r.accuracy_m,
+         "at": _stored_time(r.at, dialect)} for i, r in enumerate(reports)])}
+    if owner_id is not None:
+        params["owner_id"] = owner_id
+    session.flush()  # the statements below go past the session, straight to its connection
     if dialect == "postgresql":
-        return _write_postgresql(session, owner_id, items)
-    return _write_sqlite(session, owner_id, items, [r.ref for r in reports])
+        rows = session.connection().execute(_postgresql(owner_id is None), params).all()
+        return {ref: applied for ref, applied in rows}
+    return _write_sqlite(session.connection(), params, [r.ref for r in reports])
 
 
-def _items(reports: Sequence[LiveReport], dialect: str):
+def _stored_time(at: datetime, dialect: str) -> str:
+    """Write a time as the dialect stores it, so SQLite's text times compare in order."""
+    utc = at.astimezone(UTC)
+    if dialect == "postgresql":
+        return utc.isoformat()
+    return utc.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def _items(dialect: str):
     """Return the reports as a table of rows (i, ref, lat, lon, accuracy_m, at) from one JSON."""
-    rows = [{"i": i, "ref": r.ref, "lat": r.lat, "lon": r.lon, "accuracy_m": r.accuracy_m,
-             "at": _stored_time(r.at, dialect)} for i, r in enumerate(reports)]
     names = ("i", "ref", "lat", "lon", "accuracy_m", "at")
     if dialect == "postgresql":
         source = text(
@@ -103,26 +118,17 @@ def _items(reports: Sequence[LiveReport], dialect: str):
             f"json_extract(value, '$.{name}') AS {name}" for name in names
         ) + " FROM json_each(:items)")
     types = (Integer, String, Float, Float, Float, UTCDateTime)
-    table = (source.bindparams(items=json.dumps(rows))
-             .columns(*(column(n, t()) for n, t in zip(names, types, strict=True))))
+    table = source.columns(*(column(n, t()) for n, t in zip(names, types, strict=True)))
     # PostgreSQL reads the JSON once for the whole statement; SQLite where it is used.
     return table.cte("items") if dialect == "postgresql" else table.subquery("items")
 
 
-def _stored_time(at: datetime, dialect: str) -> str:
-    """Write a time as the dialect stores it, so SQLite's text times compare in order."""
-    utc = at.astimezone(UTC)
-    if dialect == "postgresql":
-        return utc.isoformat()
-    return utc.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+def _owned(any_owner: bool):
+    """Return the condition that a volunteer is the owner's (any volunteer's for the registry)."""
+    return true() if any_owner else Responder.owner_id == bindparam("owner_id", type_=Integer)
 
 
-def _owned(owner_id: int | None):
-    """Return the condition that a volunteer is the owner's (any volunteer for None)."""
-    return true() if owner_id is None else Responder.owner_id == owner_id
-
-
-def _fresh(items, owner_id: int, numbered_from):
+def _fresh(items, any_owner: bool, numbered_from):
     """Select the owner's volunteers whose report is newer than the live row known now."""
     known = aliased(Position)
     return (
@@ -132,7 +138,7 @@ def _fresh(items, owner_id: int, numbered_from):
             (numbered_from + func.row_number().over(order_by=items.c.i)).label("seq"),
         )
         .select_from(items)
-        .join(Responder, and_(Responder.ref == items.c.ref, _owned(owner_id)))
+        .join(Responder, and_(Responder.ref == items.c.ref, _owned(any_owner)))
         .outerjoin(known, and_(known.responder_id == Responder.id, known.label == LIVE))
         .where(or_(known.observed_at.is_(None), known.observed_at < items.c.at))
     )
@@ -157,11 +163,13 @@ def _upsert(insert, fresh):
     ).returning(Position.responder_id, Position.seq)
 
 
-def _write_postgresql(session: Session, owner_id: int, items) -> dict[str, bool]:
-    """Lock the counter, upsert and advance the counter in one statement."""
+@cache
+def _postgresql(any_owner: bool):
+    """Return the one statement: lock the counter, upsert, advance the counter, answer."""
+    items = _items("postgresql")
     counter = (select(ChangeCounter.value).where(ChangeCounter.id == 1)
                .with_for_update().cte("counter"))
-    fresh = _fresh(items, owner_id, select(counter.c.value).scalar_subquery())
+    fresh = _fresh(items, any_owner, select(counter.c.value).scalar_subquery())
     written = _upsert(postgresql.insert, fresh).cte("written")
     advanced = (
         update(ChangeCounter)
@@ -171,29 +179,34 @@ def _write_postgresql(session: Session, owner_id: int, items) -> dict[str, bool]
         .cte("advanced")
     )
     found = (select(Responder.id, Responder.ref).join(items, items.c.ref == Responder.ref)
-             .where(_owned(owner_id)).cte("found"))
-    rows = session.execute(
-        select(found.c.ref, written.c.seq.is_not(None))
-        .select_from(found.outerjoin(written, written.c.responder_id == found.c.id))
-        .add_cte(advanced)
-    ).all()
-    return {ref: applied for ref, applied in rows}
+             .where(_owned(any_owner)).cte("found"))
+    return (select(found.c.ref, written.c.seq.is_not(None))
+            .select_from(found.outerjoin(written, written.c.responder_id == found.c.id))
+            .add_cte(advanced))
 
 
-def _write_sqlite(
-    session: Session, owner_id: int, items, refs: Sequence[str]
-) -> dict[str, bool]:
-    """Upsert numbered from the counter, then advance it (the write lock is already held)."""
+@cache
+def _sqlite(any_owner: bool):
+    """Return SQLite's statements: the numbered upsert, and the look-up of refs not written."""
     counter = select(ChangeCounter.value).where(ChangeCounter.id == 1).scalar_subquery()
-    upsert = _upsert(sqlite.insert, _fresh(items, owner_id, counter)).returning(literal_column(
-        "(SELECT ref FROM responders WHERE responders.id = positions.responder_id)", String))
-    written = {ref: seq for _, seq, ref in session.execute(upsert).all()}
+    upsert = _upsert(sqlite.insert, _fresh(_items("sqlite"), any_owner, counter)).returning(
+        literal_column("(SELECT ref FROM responders WHERE responders.id = positions.responder_id)",
+                       String))
+    known = select(Responder.ref).where(Responder.ref.in_(bindparam("refs", expanding=True)),
+                                        _owned(any_owner))
+    return upsert, known
+
+
+def _write_sqlite(conn: Connection, params: dict, refs: Sequence[str]) -> dict[str, bool]:
+    """Upsert numbered from the counter, then advance it (the write lock is already held)."""
+    upsert, known = _sqlite("owner_id" not in params)
+    written = {ref: seq for _, seq, ref in conn.execute(upsert, params).all()}
     if written:
-        session.execute(update(ChangeCounter).where(ChangeCounter.id == 1)
+        conn.execute(update(ChangeCounter).where(ChangeCounter.id == 1)
                         .values(value=max(written.values())))
     answer = dict.fromkeys(written, True)
     if missing := [ref for ref in refs if ref not in written]:
         # Not written: stale, or no volunteer of this owner; only then is it worth a look.
-        answer.update(dict.fromkeys(session.scalars(select(Responder.ref).where(
-            Responder.ref.in_(missing), _owned(owner_id))), False))
+        found = conn.scalars(known, {**params, "refs": missing})
+        answer.update(dict.fromkeys(found, False))
     return answer

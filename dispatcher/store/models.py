@@ -105,8 +105,12 @@ class Position(Base):
 class ChangeCounter(Base):
     """The single-row counter behind the position change sequence.
 
-    Incrementing it takes a row lock held until commit, so sequence numbers become
-    visible in order: a reader that sees N has already been able to see everything below N.
+    Taking numbers locks its row until commit, so sequence numbers become visible in order: a
+    reader that sees N has already been able to see everything below N. A writer either
+    increments it (`UPDATE ... RETURNING`), or, for live positions written in one statement
+    (`responders.live`), locks it first, numbers its rows after its value and sets it to the
+    highest number written. Either way the lock is taken before any position row is written
+    and held until commit, so the guarantee and the order of locks are the same for all.
     """
 
     __tablename__ = "change_counter"

@@ -9,7 +9,7 @@ from dispatcher.control_rooms import clients
 from dispatcher.current import runtime
 from dispatcher.errors import UnsupportedMediaType
 from dispatcher.incidents import intake, status
-from dispatcher.responders import positions
+from dispatcher.responders import feeds, positions
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -49,4 +49,17 @@ def responder_position(ref: str):
             session, request.headers.get("Authorization"), "positions:write"
         )
         answer = positions.report_position(rt, session, client.id, ref, _json_body())
+    return jsonify(answer)
+
+
+@bp.post("/positions")
+def position_feed():
+    """Take many volunteers' live positions at once from an operator's feed."""
+    request.max_content_length = feeds.MAX_BODY_BYTES  # before the body is read
+    rt = runtime()
+    with rt.transaction() as session:
+        client = clients.authenticate(
+            session, request.headers.get("Authorization"), "positions:write"
+        )
+        answer = feeds.report_positions(rt, session, client.id, _json_body())
     return jsonify(answer)
