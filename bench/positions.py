@@ -35,7 +35,7 @@ from fill import fill, make_client, scratch_database
 
 PROCESSES = 2
 THREADS = 4
-BULK_BATCH = 500
+BULK_BATCH = 1000  # the most one request may carry
 MARKERS = 50  # volunteers moved only to measure the lag, one every MARK_EVERY_S
 MARK_EVERY_S = 0.2
 POLL_S = 0.1  # the lag is measured to about this; a tighter loop would take CPU from the load
@@ -76,7 +76,7 @@ def _request(rng: random.Random, refs: list[str], path: str | None) -> tuple[str
 
 def _client(base: str, token: str, refs: list[str], path: str | None, until: float,
             seed: int, out: list) -> None:
-    """Send requests over one connection until the time; add (seconds, status) to out."""
+    """Send requests over one connection until the time; add (seconds, status, applied)."""
     http = Http(base)
     rng = random.Random(seed)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -84,14 +84,17 @@ def _client(base: str, token: str, refs: list[str], path: str | None, until: flo
         method, target, body = _request(rng, refs, path)
         started = time.perf_counter()
         try:
-            status, _ = http.send(method, target, body, headers)
+            status, answer = http.send(method, target, body, headers)
         except (OSError, HTTPException):
-            status = 0
-        out.append((time.perf_counter() - started, status))
+            status, answer = 0, b""
+        took = time.perf_counter() - started
+        applied = int(status == 200) if path is None or status != 200 else \
+            json.loads(answer)["counts"]["applied"]
+        out.append((took, status, applied))
 
 
-def _process(args: tuple) -> list[tuple[float, int]]:
-    """Run THREADS clients in one process; return every request's (seconds, status)."""
+def _process(args: tuple) -> list[tuple[float, int, int]]:
+    """Run THREADS clients in one process; return every request's (seconds, status, applied)."""
     base, token, refs, path, until, seed = args
     out: list[tuple[float, int]] = []
     threads = [threading.Thread(target=_client, args=(base, token, refs, path, until,
@@ -105,8 +108,9 @@ def _process(args: tuple) -> list[tuple[float, int]]:
 
 
 def load(base: str, token: str, refs: list[str], path: str | None, seconds: float
-         ) -> tuple[list[float], int, float]:
-    """Load the API from PROCESSES x THREADS clients; return ok times, failures, and the wall."""
+         ) -> tuple[list[float], int, int, float]:
+    """Load the API from PROCESSES x THREADS clients; return ok times, failures, positions
+    applied, and the wall time."""
     until = time.time() + seconds
     started = time.perf_counter()
     with multiprocessing.get_context("fork").Pool(PROCESSES) as pool:
@@ -114,11 +118,11 @@ def load(base: str, token: str, refs: list[str], path: str | None, seconds: floa
                                       for p in range(PROCESSES)])
     wall = time.perf_counter() - started
     done = [r for part in results for r in part]
-    ok = [t for t, status in done if status == 200]
-    bad = [status for _, status in done if status != 200]
+    ok = [t for t, status, _ in done if status == 200]
+    bad = [status for _, status, _ in done if status != 200]
     if bad:
         print(f"    ({len(bad)} requests failed; statuses {sorted(set(bad))})")
-    return ok, len(bad), wall
+    return ok, len(bad), sum(applied for *_, applied in done), wall
 
 
 class Watcher:
@@ -202,21 +206,21 @@ def run(n: int, seconds: float) -> None:
                     marker = threading.Thread(target=mark, args=(base, room.token, markers,
                                                                  time.time() + seconds, marks))
                     marker.start()
-                    times, failed, wall = load(base, room.token, refs, target, seconds)
+                    times, failed, applied, wall = load(base, room.token, refs, target,
+                                                        seconds)
                     marker.join()
                     time.sleep(1.0)  # let the last marks arrive
-                    report(mode, times, failed, wall, marks, watcher.seen)
+                    report(mode, times, failed, applied, wall, marks, watcher.seen)
                 if path is None:
                     print("  bulk endpoint left out: the service has none yet")
         finally:
             watcher.close()
 
 
-def report(mode: str, times: list[float], failed: int, wall: float, marks: list,
+def report(mode: str, times: list[float], failed: int, applied: int, wall: float, marks: list,
            seen: dict) -> None:
-    """Print and record the rate, the latencies and the lag of one mode."""
-    per_request = 1 if mode == "single" else BULK_BATCH
-    rate = len(times) * per_request / wall
+    """Print and record the rate of positions applied, the latencies and the lag of a mode."""
+    rate = applied / wall
     p50, p99 = common.p50_p99(times)
     lags = [max(0.0, seen[(rid, lat)] - at) if (rid, lat) in seen else float("inf")
             for rid, lat, at in marks]
