@@ -14,7 +14,7 @@ import re
 from urllib.parse import quote
 
 import pytest
-from hypothesis import example, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -36,12 +36,19 @@ from tests.web.assertions import NOTHING_WRITTEN, assert_error, bearer, row_coun
 
 pytestmark = pytest.mark.usefixtures("twilio_hooks")
 
-FUZZ = hypothesis_settings(max_examples=80, deadline=None, database=None)
+# Bounded for CI: 80 examples per endpoint and database. The fixtures are built once per test
+# and the examples run inside it (a fresh webhook-id each), so no example shares a fixture
+# with hypothesis; long texts may make generation slow, which is no failure.
+FUZZ = hypothesis_settings(max_examples=80, deadline=None, database=None,
+                           suppress_health_check=[HealthCheck.too_slow,
+                                                  HealthCheck.data_too_large])
 PHONE = "+46701119001"
 NOW = "2026-11-23T10:00:00Z"  # the clock of tests/conftest.py
 RAW_BODIES = st.sampled_from([
     "", "null", "[]", "0", "\"x\"", "{", "{\"type\": \"\\ud800\"}", "{\"a\": 1e999}",
     "{\"type\": \"incident.created\", \"timestamp\": NaN}", "\ufeff{}", "{\"a\":" * 200,
+    "[" * 60_000, "{\"positions\": " + "[" * 190 + "]" * 190 + "}",
+    "{\"positions\": [" + "[" * 190 + "]" * 190 + "]}",
 ])
 
 
@@ -164,6 +171,32 @@ def test_no_position_is_answered_with_a_server_error(client, rt, room, clock, vo
 
     put()
     assert {200, 422} <= set(answers), "the reports should reach both the store and the schema"
+
+
+def test_no_position_feed_is_answered_with_a_server_error(client, rt, room, clock, volunteer):
+    now, answers = clock.now(), []
+    item = hostile.positions(now).flatmap(lambda report: st.builds(
+        lambda ref: {**report, "ref": ref},
+        hostile.maybe(st.one_of(st.just(volunteer.ref), hostile.path_texts))))
+    feeds = hostile.shaped({"positions": hostile.maybe(st.lists(hostile.maybe(item),
+                                                                max_size=12))})
+
+    @FUZZ
+    @given(body=st.one_of(feeds, RAW_BODIES), ascii_only=st.booleans())
+    @example({"positions": [{"ref": volunteer.ref, "lat": 59.33, "lon": 18.06,
+                             "at": "0001-01-01T00:00:00+01:00"}]}, True)
+    @example({"positions": [{"ref": "R\x00", "lat": 59.33, "lon": 18.06, "at": NOW},
+                            {"ref": volunteer.ref, "lat": float("nan"), "lon": 1e309, "at": NOW}]},
+             True)
+    def post(body, ascii_only):
+        before = snapshot(rt)
+        response = client.post("/api/v1/positions", data=dumps(body, ascii_only).encode(),
+                               headers=bearer(room.token), content_type="application/json")
+        assert_sound(response, before, rt)
+        answers.append(response.status_code)
+
+    post()
+    assert {200, 422} <= set(answers), "the feeds should reach both the store and the schema"
 
 
 def test_no_follow_up_request_is_answered_with_a_server_error(client, rt, room, queue, clock,
