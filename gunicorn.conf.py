@@ -71,6 +71,15 @@ def on_starting(server):
             os.remove(os.path.join(directory, name))
 
 
+def post_worker_init(worker):
+    """Start loading this worker's spatial index; /readyz is 503 until it is in."""
+    from dispatcher.current import EXTENSION
+    from dispatcher.responders.follower import warm_up
+
+    app = worker.wsgi
+    warm_up(app.extensions[EXTENSION])
+
+
 def child_exit(server, worker):
     """Take an exited worker's live gauges out of the metrics."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -16,6 +16,7 @@ from dispatcher.aeds.directory import AedDirectory
 from dispatcher.areas.directory import AreaDirectory, Placement
 from dispatcher.clock import Clock
 from dispatcher.domain.policy import Policy
+from dispatcher.domain.roster import Roster
 from dispatcher.hooks import EventPoster
 from dispatcher.queue import JobQueue, take_doorbells
 from dispatcher.settings import Settings
@@ -38,6 +39,7 @@ class Runtime:
     queue: JobQueue
     poster: EventPoster
     index: ResponderIndex = field(default_factory=ResponderIndex)
+    roster: Roster = field(default_factory=Roster)
     # Set once the index has been loaded; /readyz refuses until then.
     index_ready: threading.Event = field(default_factory=threading.Event)
     aeds: AedDirectory = field(default_factory=AedDirectory)

@@ -25,7 +25,13 @@ from geo.distance import (
 )
 from geo.eta import DETOUR_FACTOR, SPEED_MPS, eta_s
 from geo.index import Hit, PointIndex
-from geo.responders import Position, PositionChange, ResponderHit, ResponderIndex
+from geo.responders import (
+    Position,
+    PositionChange,
+    ResponderChange,
+    ResponderHit,
+    ResponderIndex,
+)
 
 __all__ = [
     "AreaIndex",
@@ -36,6 +42,7 @@ __all__ = [
     "PointIndex",
     "Position",
     "PositionChange",
+    "ResponderChange",
     "ResponderHit",
     "ResponderIndex",
     "area_m2",

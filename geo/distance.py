@@ -7,12 +7,15 @@ them.
 
 import math
 
+import numpy as np
+
 __all__ = [
     "EARTH_RADIUS_M",
     "bearing_deg",
     "check_coordinates",
     "compass_point",
     "haversine_m",
+    "haversine_m_array",
     "radius_bboxes",
 ]
 
@@ -161,3 +164,15 @@ def radius_bboxes(lat: float, lon: float, radius_m: float) -> list[Box]:
     if east > 180.0:
         return [(west, min_lat, 180.0, max_lat), (-180.0, min_lat, east - 360.0, max_lat)]
     return [(west, min_lat, east, max_lat)]
+
+
+def haversine_m_array(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    """Return great-circle distances in metres from one point to many, with numpy.
+
+    The same formula as `haversine_m`, but the last bits may differ: use it to filter, and
+    `haversine_m` where exact agreement matters.
+    """
+    phi1, phi2 = np.radians(lat), np.radians(lats)
+    a = (np.sin((phi2 - phi1) / 2) ** 2
+         + np.cos(phi1) * np.cos(phi2) * np.sin(np.radians(lons - lon) / 2) ** 2)
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(1.0, a)))

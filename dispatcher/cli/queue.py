@@ -12,6 +12,7 @@ from werkzeug.serving import make_server
 
 from dispatcher.current import runtime
 from dispatcher.jobs import sweeper, tasks
+from dispatcher.responders.follower import warm_up
 from dispatcher.runtime import Runtime
 from dispatcher.sms.codes import TRANSIENT
 from dispatcher.sms.failures import ProviderCheckError
@@ -30,12 +31,15 @@ def run_consumer(rt: Runtime, workers: int | None = None) -> None:
     if not hasattr(queue, "consumer"):
         raise click.ClickException(f"the {queue.name} queue has no consumer to run")
     consumer = queue.consumer(workers or rt.settings.queue.workers)
+    # Waves run here too: the index loads now, not inside the first incident.
+    follower = warm_up(rt)
     sweep = sweeper.Sweeper(rt, rt.settings.queue.sweep_interval.total_seconds(), tasks.runner(rt))
     sweep.start()
     try:
         consumer.run()
     finally:
         sweep.stop()
+        follower.stop()
 
 
 def check_providers(rt: Runtime) -> None:

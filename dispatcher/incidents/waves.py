@@ -9,19 +9,17 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatcher.alerts import claims, lifecycle
+from dispatcher.alerts import lifecycle
 from dispatcher.domain import policy as rules
 from dispatcher.domain import roles
 from dispatcher.domain.templates import render_alert
+from dispatcher.incidents import candidates
 from dispatcher.incidents.records import ALERTING, note
 from dispatcher.messaging import outbound
 from dispatcher.queue import ring
-from dispatcher.responders import spatial
 from dispatcher.runtime import Runtime
 from dispatcher.store.models import Alert, Incident, Responder
 from geo import bearing_deg, compass_point
-
-CANDIDATE_CHUNK = 200
 
 
 def alert_wave(
@@ -43,46 +41,15 @@ def alert_wave(
     policy = policy if size is None else replace(policy, wave_size=size)
     now = rt.clock.now()
     local_now = now.astimezone(rt.timezone)
-    found = spatial.nearby(
-        rt.index,
-        session,
-        policy,
-        lat=incident.lat,
-        lon=incident.lon,
-        radius_m=radius_m,
-        now=now,
-        local_now=local_now,
-    )
     already = set(
         session.scalars(select(Alert.responder_id).where(Alert.incident_id == incident.id))
     )
-    found = [c for c in found if c.responder_id not in already]
-    chosen: list[rules.Candidate] = []
-    skipped: dict[str, int] = {}
-    on = local_now.date()
-    for start in range(0, len(found), CANDIDATE_CHUNK):
-        chunk = found[start : start + CANDIDATE_CHUNK]
-        volunteers = claims.volunteers_for(session, [c.responder_id for c in chunk], now,
-                                           policy.rest_after_incident)
-        while True:
-            picked, passed = rules.select_wave(
-                policy, chunk, volunteers, on=on, now=now, already_alerted=len(already),
-                in_wave=len(chosen),
-            )
-            # Others may be alerting the same volunteers this moment: each is claimed under
-            # a lock and checked again, and one lost is replaced by the next best.
-            won, lost = claims.claim(session, policy, picked, now=now, on=on)
-            chosen += won
-            if not lost:
-                break
-            for reason, count in lost.items():
-                skipped[reason] = skipped.get(reason, 0) + count
-            taken = {c.responder_id for c in picked}
-            chunk = [c for c in chunk if c.responder_id not in taken]
-        for reason, count in passed.items():
-            skipped[reason] = skipped.get(reason, 0) + count
-        if len(chosen) >= policy.wave_size or len(already) + len(chosen) >= policy.max_alerted:
-            break
+    room = max(0, min(policy.wave_size, policy.max_alerted - len(already)))
+    picked = candidates.pick(
+        rt, session, policy, lat=incident.lat, lon=incident.lon, radius_m=radius_m, room=room,
+        now=now, local_now=local_now, exclude=already,
+    )
+    chosen = picked.chosen
     incident.radius_m = radius_m
     for candidate in chosen:
         _alert(rt, session, incident, candidate, wave, now, policy)
@@ -94,9 +61,9 @@ def alert_wave(
         why=why,
         wave=wave,
         radius_m=radius_m,
-        found=len(found),
+        looked_at=picked.looked_at,
         alerted=len(chosen),
-        passed_over=skipped,
+        passed_over=picked.passed_over,
     )
     if chosen:
         incident.dispatch_status, incident.reason = ALERTING, None

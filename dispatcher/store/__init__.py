@@ -2,4 +2,4 @@
 
 # Every table module, so that the schema (models.Base.metadata) is whole as soon as any part
 # of the store is imported: the migrations and their tests compare against it.
-from dispatcher.store import models, reports  # noqa: F401
+from dispatcher.store import models, reports, sequence  # noqa: F401

@@ -42,13 +42,33 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
             # IMMEDIATE takes the write lock up front: two writers queue on busy_timeout
-            # instead of failing when a read transaction tries to upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # instead of failing when a read transaction tries to upgrade. A reader that
+            # will never write (`reading`) takes no lock: under WAL it blocks no writer.
+            if conn.get_execution_options().get(READ_ONLY):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     # hide_parameters: a database error logged anywhere never shows a number or a message.
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
                          hide_parameters=True)
+
+
+READ_ONLY = "dispatcher_read_only"
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Session]:
+    """Yield a session for reads only, rolled back after; on SQLite it holds no write lock."""
+    with engine.connect() as connection:
+        connection.execution_options(**{READ_ONLY: True})
+        session = Session(bind=connection)
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

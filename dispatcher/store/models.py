@@ -76,6 +76,9 @@ class Responder(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The change sequence number of the last write that a search must know of (travel mode,
+    # status, pause, birth year, certificate): see store.sequence.
+    seq: Mapped[int] = mapped_column(BigInteger, index=True, default=0, server_default="0")
     positions: Mapped[list[Position]] = relationship(back_populates="responder")
 
 

@@ -80,9 +80,9 @@ def test_an_ineligible_volunteer_is_not_texted_while_an_eligible_one_is(
     assert ineligible.phone not in texted(sms)
     wave = wave_entry(response.json)
     if reason is None:  # the index never offers them: not found at all
-        assert (wave["found"], wave["passed_over"]) == (1, {})
+        assert (wave["looked_at"], wave["passed_over"]) == (1, {})
     else:
-        assert (wave["found"], wave["passed_over"]) == (2, {reason: 1})
+        assert (wave["looked_at"], wave["passed_over"]) == (2, {reason: 1})
     assert [a.responder_id for a in alerts_of(rt)] == [eligible.id]
 
 
@@ -201,9 +201,9 @@ def test_the_nearest_ten_of_twelve_walkers_are_texted_nearest_first(client, rt, 
     assert [round(a.distance_m) for a in alerts] == distances[:10]
     assert response.json["counts"]["alerted"] == 10
     assert wave_entry(response.json) == {
-        "why": "first wave", "wave": 1, "radius_m": 1000, "found": 12, "alerted": 10,
+        "why": "first wave", "wave": 1, "radius_m": 1000, "looked_at": 10, "alerted": 10,
         "passed_over": {},
-    }
+    }  # the two farthest are never looked at: the search stops when the wave is full
 
 
 def test_a_wave_never_exceeds_the_wave_size_when_candidates_span_several_chunks(
@@ -262,7 +262,7 @@ def test_a_fresh_live_position_supersedes_the_registered_home(client, rt, sms, c
 
     assert texted(sms) == [at_home.phone]
     assert away.phone not in texted(sms)
-    assert wave_entry(response.json)["found"] == 1
+    assert wave_entry(response.json)["looked_at"] == 1
 
 
 def test_a_stale_live_position_gives_way_to_the_registered_home(client, rt, sms, clock):
@@ -428,7 +428,7 @@ def test_the_wave_timeline_entry_counts_without_personal_data(client, rt, sms):
 
     assert status.status_code == 200, status.json
     assert wave_entry(status.json) == {
-        "why": "first wave", "wave": 1, "radius_m": 1000, "found": 4, "alerted": 2,
+        "why": "first wave", "wave": 1, "radius_m": 1000, "looked_at": 4, "alerted": 2,
         "passed_over": {"opted out": 1, "under age": 1},
     }
     timeline = json.dumps(status.json["timeline"])

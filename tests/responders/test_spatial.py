@@ -211,11 +211,18 @@ def test_an_index_synced_step_by_step_equals_one_synced_at_once(rt, clock):
     assert at_once.live_position(b.id) == stepwise.live_position(b.id)
 
 
-def test_sync_pulls_more_changes_than_one_batch(rt, monkeypatch):
-    monkeypatch.setattr(spatial, "SYNC_BATCH", 2)
+def test_a_process_far_behind_loads_everything_again_in_bulk(rt, monkeypatch):
+    make_volunteer(rt, north_m=50)
+    sync(rt)
+    monkeypatch.setattr(spatial, "BULK_AFTER", 3)
     for n in range(1, 6):
         make_volunteer(rt, north_m=100 * n)
+    fresh = ResponderIndex()
+    sync(rt, fresh)
 
-    assert sync(rt) == 5
-    assert len(rt.index) == 5
+    assert sync(rt) == 6  # five volunteers and their places are ten changes: a reload
+    assert len(rt.index) == 6
+    assert snapshot(rt.index) == snapshot(fresh)
     assert sync(rt) == 0
+
+
