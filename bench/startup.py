@@ -37,7 +37,7 @@ def child(url: str, queue_url: str, spawned: float) -> None:
     app = create_app(common.app_settings(url, queue_url))
     rt = app.extensions["dispatcher"]
     built_at = time.time()
-    search.start(rt)
+    following = search.start(rt)
     loaded_at = time.time()
     places = np.column_stack(data.points("clustered", SEARCHES, seed=99))
     times = []
@@ -45,6 +45,7 @@ def child(url: str, queue_url: str, spawned: float) -> None:
         started = time.perf_counter()
         search.pick(rt, float(lat), float(lon))
         times.append(time.perf_counter() - started)
+    following.stop()
     print(json.dumps({
         "python": imported_at - spawned, "app": built_at - spawned, "loaded": loaded_at - spawned,
         "positions": len(rt.index), "first_search": times[0], "other_searches": times[1:],
