@@ -10,7 +10,7 @@ from geo.distance import check_coordinates
 
 __all__ = [
     "Position", "PositionChange", "PositionTable", "ResponderChange", "ResponderHit",
-    "check_change",
+    "check_change", "check_rows",
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -133,9 +133,7 @@ class PositionTable:
         return gone
 
     def fill(self, rows: PositionRows, tree_of: np.ndarray) -> np.ndarray:
-        """Store many positions at once (into an empty table); return a mask of the live ones."""
-        if not (np.all(np.abs(rows.lat) <= 90) and np.all(np.abs(rows.lon) <= 180)):
-            raise ValueError("coordinates out of range (or not finite) in the rows to load")
+        """Store many checked positions at once (into an empty table); return the live mask."""
         ids, c = rows.ids.astype(np.int64), self.columns
         kinds = np.array([self._code("kind", k) for k in rows.kinds], dtype=np.int16)
         c.ensure(int(ids.max(initial=0)))
@@ -146,6 +144,12 @@ class PositionTable:
         c.observed[ids], c.accuracy[ids], c.tree[ids] = rows.observed_us, rows.accuracy_m, tree_of
         self.count = len(ids)
         return kinds == self._codes["kind"].get("live", -2)
+
+
+def check_rows(rows: PositionRows) -> None:
+    """Raise ValueError unless every row's coordinates are finite and in range."""
+    if not (np.all(np.abs(rows.lat) <= 90) and np.all(np.abs(rows.lon) <= 180)):
+        raise ValueError("coordinates out of range (or not finite) in the rows to load")
 
 
 def check_change(change: PositionChange | ResponderChange, modes: dict[str, int]) -> None:

@@ -16,17 +16,11 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 from rtree import index as rtree_index
 
+from geo import positions as stored
 from geo.columns import Columns, PositionRows
 from geo.distance import check_coordinates, haversine_m, haversine_m_array, radius_bboxes
 from geo.eta import SPEED_MPS
-from geo.positions import (
-    Position,
-    PositionChange,
-    PositionTable,
-    ResponderChange,
-    ResponderHit,
-    check_change,
-)
+from geo.positions import Position, PositionChange, ResponderChange, ResponderHit
 
 __all__ = ["Position", "PositionChange", "ResponderChange", "ResponderHit", "ResponderIndex"]
 
@@ -82,7 +76,7 @@ class ResponderIndex:
 
     def _reset(self) -> None:
         self.last_seq = 0
-        self._table = PositionTable(self._table if hasattr(self, "_table") else None)
+        self._table = stored.PositionTable(self._table if hasattr(self, "_table") else None)
         self._pos = self._table.columns
         self._resp = Columns({"mode": (np.int8, 0), "live": (np.int64, -1)})
         self._trees = [rtree_index.Index(properties=_properties()) for _ in self.modes]
@@ -128,7 +122,7 @@ class ResponderIndex:
         """
         batch = sorted(changes, key=lambda change: change.seq)
         for change in batch:
-            check_change(change, self._mode_code)
+            stored.check_change(change, self._mode_code)
         applied = 0
         with self._lock:
             remoded: set[int] = set()
@@ -157,6 +151,7 @@ class ResponderIndex:
         change sequence the rows are current to.
         """
         codes = np.array([self._mode_code[mode] for mode in modes], dtype=np.int8)
+        stored.check_rows(rows)
         with self._lock:
             self._reset()
             top = int(max(responder_ids.max(initial=-1), rows.responder_ids.max(initial=-1)))

@@ -1,6 +1,8 @@
+import random
 import threading
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 
 from geo.responders import Position, PositionChange, ResponderHit, ResponderIndex
@@ -313,3 +315,89 @@ def test_concurrent_apply_and_queries_agree_with_applying_in_one_thread():
     assert len(index) == len(expected) == responders
     assert all(index.position(100 + r) == expected.position(100 + r) for r in range(responders))
     assert all(index.live_position(r) == expected.live_position(r) for r in range(responders))
+
+
+# --- travel modes, rings and bulk loads ----------------------------------------------------
+
+from geo.columns import PositionRows, micros  # noqa: E402
+from geo.positions import ResponderChange  # noqa: E402
+
+
+def moded(seq, responder_id, mode):
+    return ResponderChange(seq=seq, responder_id=responder_id, mode=mode)
+
+
+def test_a_ring_holds_one_modes_positions_between_two_distances_nearest_first():
+    index = ResponderIndex()
+    index.apply([moded(1, 1, "car"), moded(2, 2, "walk"), moded(3, 3, "car")])
+    index.apply([upserted(4, make_position(10, responder_id=1, lat=north_of_incident(300))),
+                 upserted(5, make_position(11, responder_id=2, lat=north_of_incident(200))),
+                 upserted(6, make_position(12, responder_id=3, lat=north_of_incident(100)))])
+    assert [(key, owner) for _, key, owner in index.ring(*INCIDENT, "car", 500)] == [(12, 3),
+                                                                                      (10, 1)]
+    assert [key for _, key, _ in index.ring(*INCIDENT, "car", 500, beyond_m=150)] == [10]
+    assert [key for _, key, _ in index.ring(*INCIDENT, "walk", 500)] == [11]
+    assert index.ring(*INCIDENT, "bike", 500) == []
+
+
+def test_a_new_travel_mode_moves_the_responders_positions_to_that_modes_search():
+    index = make_index(make_position(10), make_live(11))
+    index.apply([moded(3, 1, "bike")])
+    assert index.mode_of(1) == "bike"
+    assert index.ring(*INCIDENT, "walk", 100) == []
+    assert sorted(key for _, key, _ in index.ring(*INCIDENT, "bike", 100)) == [10, 11]
+    assert nearest_ids(index) == [1]
+
+
+def test_an_unknown_mode_is_refused_with_the_batch():
+    index = ResponderIndex()
+    with pytest.raises(ValueError, match="unknown mode"):
+        index.apply([upserted(1, make_position(10)), moded(2, 1, "swim")])
+    assert index.last_seq == 0 and len(index) == 0
+
+
+def rows_of(positions):
+    return PositionRows(
+        ids=np.array([p.id for p in positions], np.int64),
+        responder_ids=np.array([p.responder_id for p in positions], np.int64),
+        lat=np.array([p.lat for p in positions]), lon=np.array([p.lon for p in positions]),
+        kinds=[p.kind for p in positions], schedules=[p.schedule for p in positions],
+        observed_us=np.array([micros(p.observed_at) for p in positions], np.int64),
+        accuracy_m=np.array([np.nan if p.accuracy_m is None else p.accuracy_m
+                             for p in positions]))
+
+
+def test_a_bulk_load_answers_as_the_same_positions_applied_one_by_one():
+    rng = random.Random(3)
+    positions = [make_position(i, responder_id=i % 40, lat=north_of_incident(rng.uniform(0, 900)),
+                               kind=rng.choice(["home", "work"]),
+                               schedule=rng.choice([None, "Mo-Fr 08:00-17:00"]))
+                 for i in range(1, 120)]
+    positions += [make_live(200 + r, responder_id=r, lat=north_of_incident(r * 7))
+                  for r in range(0, 40, 3)]
+    modes = {r: rng.choice(["walk", "bike", "car"]) for r in range(40)}
+    one_by_one = ResponderIndex()
+    one_by_one.apply([moded(r + 1, r, mode) for r, mode in modes.items()])
+    one_by_one.apply(upserted(100 + n, p) for n, p in enumerate(positions))
+    bulk = ResponderIndex()
+    bulk.load(rows_of(positions), np.array(list(modes)), list(modes.values()), last_seq=500)
+
+    assert (bulk.last_seq, len(bulk)) == (500, len(positions))
+    for mode in ("walk", "bike", "car"):
+        assert bulk.ring(*INCIDENT, mode, 1_000) == one_by_one.ring(*INCIDENT, mode, 1_000)
+    assert bulk.nearest_responders(*INCIDENT, 1_000) == one_by_one.nearest_responders(
+        *INCIDENT, 1_000)
+    assert all(bulk.live_position(r) == one_by_one.live_position(r) for r in range(40))
+    assert [bulk.position(p.id) for p in positions] == positions
+    # and it goes on from there like any index
+    bulk.apply([deleted(501, 1), upserted(502, make_position(1, lat=north_of_incident(5)))])
+    assert bulk.position(1).lat == north_of_incident(5)
+
+
+def test_a_bulk_load_with_bad_coordinates_changes_nothing():
+    index = make_index(make_position(10))
+    bad = rows_of([make_position(11)])
+    bad.lat[0] = 91.0
+    with pytest.raises(ValueError, match="coordinates"):
+        index.load(bad, np.array([1]), ["walk"], last_seq=9)
+    assert (index.last_seq, len(index), index.position(10) is not None) == (1, 1, True)
