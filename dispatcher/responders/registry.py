@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import phonenumbers
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatcher.domain import hours
@@ -15,7 +15,8 @@ from dispatcher.domain.coordinates import read_coordinate
 from dispatcher.domain.templates import LANGUAGES
 from dispatcher.errors import InvalidPayload
 from dispatcher.responders import live
-from dispatcher.store.models import ChangeCounter, Position, Responder
+from dispatcher.store import sequence
+from dispatcher.store.models import Position, Responder
 
 TRAVEL_MODES = ("walk", "bike", "car")
 PLACE_KINDS = ("home", "work", "place")
@@ -39,16 +40,8 @@ def new_ref() -> str:
 
 
 def next_seq(session: Session) -> int:
-    """Take the next number of the position change sequence (locks the counter until commit)."""
-    value = session.execute(
-        update(ChangeCounter)
-        .where(ChangeCounter.id == 1)
-        .values(value=ChangeCounter.value + 1)
-        .returning(ChangeCounter.value)
-    ).scalar_one_or_none()
-    if value is None:
-        raise RuntimeError("change_counter row missing: run the migrations")
-    return value
+    """Take the next number of the change sequence (locks the counter until commit)."""
+    return sequence.take(session.connection())
 
 
 @dataclass(frozen=True)
