@@ -94,7 +94,7 @@ class ResponderIndex:
     def live_position(self, responder_id: int) -> Position | None:
         """Return the responder's live position, or None when none is indexed."""
         with self._lock:
-            if not 0 <= responder_id < len(self._resp):
+            if not 0 <= responder_id < len(self._resp) or self._resp.live[responder_id] < 0:
                 return None
             return self._position(int(self._resp.live[responder_id]))
 
@@ -180,8 +180,7 @@ class ResponderIndex:
         boxes = radius_bboxes(lat, lon, within_m)
         tree = self._trees[self._mode_code[mode]]
         with self._lock:
-            found = [np.asarray(tree.intersection_v(
-                np.array([box[:2]]), np.array([box[2:]]))[0], dtype=np.int64) for box in boxes]
+            found = [np.fromiter(tree.intersection(box), np.int64) for box in boxes]
             keys = found[0] if len(found) == 1 else np.unique(np.concatenate(found))
             if not len(keys):
                 return []
@@ -196,6 +195,18 @@ class ResponderIndex:
                 hits.append((distance, int(keys[i]), int(owners[i])))
         hits.sort()
         return hits
+
+    def reach_of(self, lat: float, lon: float, mode: str, k: int) -> float:
+        """Return about how far one must go for k of a mode's positions (inf: fewer exist).
+
+        A guess from rtree's nearest neighbours in degrees, for where to start a search.
+        """
+        with self._lock:
+            keys = list(self._trees[self._mode_code[mode]].nearest(_box(lat, lon), k))
+            if len(keys) < k:
+                return float("inf")
+            lats, lons = self._pos.lat[keys], self._pos.lon[keys]
+        return float(haversine_m_array(lat, lon, lats, lons).max())
 
     def nearest_responders(
         self,

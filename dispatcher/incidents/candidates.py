@@ -51,7 +51,7 @@ def pick(
     spatial.sync(rt.index, session, rt.roster)
     on = local_now.date()
     found = search.stream(rt.index, policy, lat=lat, lon=lon, radius_m=radius_m, now=now,
-                          local_now=local_now, exclude=exclude)
+                          local_now=local_now, exclude=exclude, want=2 * room)
     ahead: list[rules.Candidate] = []  # found, not yet put in order
     horizon = -1.0
     ready: deque[rules.Candidate] = deque()  # in final order, not yet looked at

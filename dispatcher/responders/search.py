@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dispatcher.domain import policy as rules
-from geo import DETOUR_FACTOR, SPEED_MPS, ResponderIndex
+from geo import DETOUR_FACTOR, SPEED_MPS, ResponderIndex, eta_s
 
-# The first horizon, in seconds of travel: a walker's 55 m, a car's 340 m.
-FIRST_HORIZON_S = 45.0
+# The horizon grows by this factor a step: the area searched doubles, so a step never
+# looks at more than about twice the volunteers needed.
+GROWTH = math.sqrt(2)
+# The shortest first horizon, in seconds of travel: a walker's 1.2 m.
+MIN_HORIZON_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,12 @@ def order_key(c: rules.Candidate) -> tuple[float, float, int]:
 def stream(
     index: ResponderIndex, policy: rules.Policy, *, lat: float, lon: float, radius_m: float,
     now: datetime, local_now: datetime, exclude: frozenset[int] | set[int] = frozenset(),
+    want: int = 30,
 ) -> Iterator[Batch]:
     """Yield the volunteers within the radius, at their nearest usable position, by ETA.
 
-    `exclude` lists volunteers to leave out (those already alerted for the incident).
+    `exclude` lists volunteers to leave out (those already alerted for the incident);
+    `want` is about how many the caller hopes to look at, to choose the first horizon.
     """
     seen = set(exclude)
     reach = dict.fromkeys(index.modes, -1.0)
@@ -66,7 +71,7 @@ def stream(
                                          live_ttl=policy.live_ttl, has_fresh_live=False)
         return not fresh_live[rid] and open_now[position.schedule]
 
-    horizon = FIRST_HORIZON_S
+    horizon = first_horizon(index, lat, lon, radius_m, want)
     while True:
         found: list[rules.Candidate] = []
         done = True
@@ -88,4 +93,12 @@ def stream(
         yield Batch(found, math.inf if done else horizon)
         if done:
             return
-        horizon *= 2
+        horizon *= GROWTH
+
+
+def first_horizon(index: ResponderIndex, lat: float, lon: float, radius_m: float,
+                  want: int) -> float:
+    """Return a first horizon by which about `want` volunteers of some mode could arrive."""
+    reaches = [eta_s(min(index.reach_of(lat, lon, mode, max(want, 1)), float(radius_m)), mode)
+               for mode in index.modes]
+    return max(min(reaches), MIN_HORIZON_S)

@@ -88,4 +88,4 @@ def test_a_dense_search_stops_long_before_the_radius():
     index = build(registry)
     first = next(search.stream(index, replace(POLICY), lat=CENTRE[0], lon=CENTRE[1],
                                radius_m=3000, now=NOW, local_now=NOW))
-    assert 0 < len(first.candidates) < 100 and first.horizon_s == search.FIRST_HORIZON_S
+    assert 0 < len(first.candidates) < 100 and first.horizon_s < math.inf
