@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -47,7 +48,8 @@ def forget_queue(queue_url: str, name: str) -> None:
     """Remove what this run left in Redis under its queue name."""
     if queue_url.startswith("redis"):
         redis = Redis.from_url(queue_url)
-        for key in redis.scan_iter(f"huey.*{name}*"):
+        clean = re.sub("[^A-Za-z0-9_]", "", name)  # as huey names its keys
+        for key in redis.scan_iter(f"huey.*.{clean}"):
             redis.delete(key)
         redis.close()
 
