@@ -152,21 +152,22 @@ class ResponderIndex:
         """
         codes = np.array([self._mode_code[mode] for mode in modes], dtype=np.int8)
         stored.check_rows(rows)
+        # Built aside, then swapped in: searches go on against the old state meanwhile.
+        table = stored.PositionTable(self._table)
+        top = int(max(responder_ids.max(initial=-1), rows.responder_ids.max(initial=-1)))
+        resp = Columns(self._resp._spec, max(top, 0) + 1)
+        resp.mode[responder_ids] = codes
+        tree_of = resp.mode[rows.responder_ids]
+        live = table.fill(rows, tree_of)
+        resp.live[rows.responder_ids[live]] = rows.ids[live]
+        trees = [rtree_index.Index(properties=_properties()) for _ in self.modes]
+        for code in range(len(self.modes)):
+            mine = rows.ids[tree_of == code].astype(np.int64)
+            if len(mine):
+                corners = np.column_stack([rows.lon[tree_of == code], rows.lat[tree_of == code]])
+                trees[code] = rtree_index.Index((mine, corners, corners), properties=_properties())
         with self._lock:
-            self._reset()
-            top = int(max(responder_ids.max(initial=-1), rows.responder_ids.max(initial=-1)))
-            self._resp.ensure(max(top, 0))
-            self._resp.mode[responder_ids] = codes
-            tree_of = self._resp.mode[rows.responder_ids]
-            live = self._table.fill(rows, tree_of)
-            self._resp.live[rows.responder_ids[live]] = rows.ids[live]
-            pos = self._pos
-            for code in range(len(self.modes)):
-                mine = rows.ids[tree_of == code].astype(np.int64)
-                if len(mine):
-                    corners = np.column_stack([pos.lon[mine], pos.lat[mine]])
-                    self._trees[code] = rtree_index.Index(
-                        (mine, corners, corners), properties=_properties())
+            self._table, self._pos, self._resp, self._trees = table, table.columns, resp, trees
             self.last_seq = last_seq
 
     def ring(
@@ -197,10 +198,7 @@ class ResponderIndex:
         return hits
 
     def reach_of(self, lat: float, lon: float, mode: str, k: int) -> float:
-        """Return about how far one must go for k of a mode's positions (inf: fewer exist).
-
-        A guess from rtree's nearest neighbours in degrees, for where to start a search.
-        """
+        """Guess how far one must go for k of a mode's positions (inf: fewer exist)."""
         with self._lock:
             keys = list(self._trees[self._mode_code[mode]].nearest(_box(lat, lon), k))
             if len(keys) < k:
@@ -268,9 +266,7 @@ class ResponderIndex:
         tree = int(self._resp.mode[rid])
         self._table.put(position, tree)
         self._trees[tree].insert(position.id, _box(position.lat, position.lon))
-        # A position can change kind or owner, so the live map is rebuilt
-        # from the new row rather than patched.
-        if position.kind == _LIVE:
+        if position.kind == _LIVE:  # rebuilt from the row: it may change kind or owner
             self._resp.live[rid] = position.id
 
     def _remove(self, position_id: int) -> None:
@@ -284,10 +280,8 @@ class ResponderIndex:
 
     def _set_mode(self, responder_id: int, code: int) -> bool:
         self._resp.ensure(responder_id)
-        if self._resp.mode[responder_id] == code:
-            return False
-        self._resp.mode[responder_id] = code
-        return True
+        changed, self._resp.mode[responder_id] = self._resp.mode[responder_id] != code, code
+        return bool(changed)
 
     def _regroup(self, responder_ids: set[int]) -> None:
         """Move the positions of responders whose mode changed into their mode's tree."""
