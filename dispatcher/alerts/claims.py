@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dispatcher.alerts import lifecycle
@@ -67,68 +67,59 @@ def volunteers_for(
     session: Session, responder_ids: Iterable[int], now: datetime,
     rest: timedelta = timedelta(hours=4),
 ) -> dict[int, rules.Volunteer]:
-    """Load what eligibility and ranking need for these volunteers, in four set queries.
+    """Load what eligibility and ranking need for these volunteers, in one statement.
 
     `rest` is how far back an incident they went to counts (the policy's rest period).
     Alerts that never reached a volunteer count neither towards fatigue nor as their
-    latest alert.
+    latest alert. Each figure is a subquery on the volunteer's own alerts (indexed by
+    volunteer), so the cost follows the volunteers asked about, not the alerts kept.
     """
-    ids = list(responder_ids)
-    engaged = set(
-        session.scalars(
-            select(Alert.responder_id)
-            .join(Incident, Incident.id == Alert.incident_id)
-            .where(
-                Alert.responder_id.in_(ids),
-                Alert.state.in_(lifecycle.ENGAGED),
-                Incident.state == "open",
-            )
-        )
+    ids = sorted(set(responder_ids))
+    if not ids:
+        return {}
+    mine = Alert.responder_id == Responder.id
+    reached = Alert.state != lifecycle.FAILED
+    engaged = (
+        select(Alert.id).select_from(Alert).join(Incident, Incident.id == Alert.incident_id)
+        .where(mine, Alert.state.in_(lifecycle.ENGAGED), Incident.state == "open")
+        .exists()
     )
-    day_ago = now - timedelta(hours=24)
-    recent = {
-        rid: (int(count or 0), last)
-        for rid, count, last in session.execute(
-            select(
-                Alert.responder_id,
-                func.sum(case((Alert.created_at >= day_ago, 1), else_=0)),
-                func.max(Alert.created_at),
-            )
-            .where(Alert.responder_id.in_(ids), Alert.state != lifecycle.FAILED)
-            .group_by(Alert.responder_id)
-        ).all()
-    }
+    day = (select(func.count()).select_from(Alert)
+           .where(mine, reached, Alert.created_at >= now - timedelta(hours=24))
+           .scalar_subquery())
+    latest = select(func.max(Alert.created_at)).where(mine, reached).scalar_subquery()
     # They rest from the end of the incident they went to (or from their YES, while the
     # incident has not been ended).
     ended = func.coalesce(Incident.closed_at, Alert.responded_at)
-    went = dict(
-        session.execute(
-            select(Alert.responder_id, func.max(ended))
-            .join(Incident, Incident.id == Alert.incident_id)
-            .where(Alert.responder_id.in_(ids), Alert.role.is_not(None),
-                   Alert.responded_at.is_not(None), ended >= now - rest)
-            .group_by(Alert.responder_id)
-        ).all()
+    went = (
+        select(func.max(ended)).select_from(Alert)
+        .join(Incident, Incident.id == Alert.incident_id)
+        .where(mine, Alert.role.is_not(None), Alert.responded_at.is_not(None),
+               ended >= now - rest)
+        .scalar_subquery()
     )
+    rows = session.execute(
+        select(Responder.id, Responder.birth_year, Responder.cert_expires, Responder.status,
+               Responder.paused_until, Responder.travel_mode, engaged.label("engaged"),
+               day.label("day"), latest.label("latest"), went.label("went"))
+        .where(Responder.id.in_(ids))
+        # Read again, not from the session's memory: a lock may have waited on a change.
+        .execution_options(populate_existing=True)
+    ).all()
     return {
         r.id: rules.Volunteer(
-            id=r.id,
-            birth_year=r.birth_year,
-            cert_expires=r.cert_expires,
-            status=r.status,
-            paused_until=r.paused_until,
-            engaged=r.id in engaged,
-            alerts_24h=recent.get(r.id, (0, None))[0],
-            travel_mode=r.travel_mode,
-            last_alerted_at=_aware(recent.get(r.id, (0, None))[1]),
-            last_went_at=_aware(went.get(r.id)),
+            id=r.id, birth_year=r.birth_year, cert_expires=_date(r.cert_expires),
+            status=r.status, paused_until=_aware(r.paused_until), engaged=bool(r.engaged),
+            alerts_24h=int(r.day or 0), travel_mode=r.travel_mode,
+            last_alerted_at=_aware(r.latest), last_went_at=_aware(r.went),
         )
-        for r in session.scalars(
-            select(Responder).where(Responder.id.in_(ids))
-            # Read again, not from the session's memory: a lock may have waited on a change.
-            .execution_options(populate_existing=True)
-        )
+        for r in rows
     }
+
+
+def _date(value: date | str) -> date:
+    """Read a date column (SQLite may give text back from a raw expression)."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -50,25 +50,18 @@ def pick(
     rt.index_ready.wait(WAIT_FOR_INDEX_S)
     spatial.sync(rt.index, session, rt.roster)
     on = local_now.date()
-    found = search.stream(rt.index, policy, lat=lat, lon=lon, radius_m=radius_m, now=now,
-                          local_now=local_now, exclude=exclude, want=2 * room)
-    ahead: list[rules.Candidate] = []  # found, not yet put in order
-    horizon = -1.0
-    ready: deque[rules.Candidate] = deque()  # in final order, not yet looked at
-    known: dict[int, rules.Volunteer] = {}
+    queue = _Queue(rt, session, policy, search.stream(
+        rt.index, policy, lat=lat, lon=lon, radius_m=radius_m, now=now, local_now=local_now,
+        exclude=exclude, want=2 * room), on=on, now=now)
     result = Pick()
     while len(result.chosen) < room:
         picked: list[rules.Candidate] = []
         while len(result.chosen) + len(picked) < room:
-            if not ready:
-                horizon = _next_run(found, ahead, horizon, policy, ready)
-                if not ready:
-                    break
-                _ask(session, policy, rt, ready, ahead, known, room - len(result.chosen),
-                     on=on, now=now)
-            c = ready.popleft()
+            c = queue.next(wanted=room - len(result.chosen))
+            if c is None:
+                break
             result.looked_at += 1
-            v = known.get(c.responder_id)
+            v = queue.known.get(c.responder_id)
             reason = "not registered" if v is None else rules.ineligibility(policy, v, on=on,
                                                                              now=now)
             if reason:
@@ -87,54 +80,86 @@ def pick(
     return result
 
 
-def _next_run(found, ahead: list[rules.Candidate], horizon: float, policy: rules.Policy,
-              ready: deque[rules.Candidate]) -> float:
-    """Move the next complete run of ties into `ready`, pulling batches as needed."""
-    while True:
-        if ahead:
-            first = search.order_key(ahead[0])[0]
-            if first + policy.eta_tie_s < horizon - MARGIN_S:
-                end = 1
-                while end < len(ahead) and search.order_key(ahead[end])[0] - first <= \
-                        policy.eta_tie_s:
-                    end += 1
-                ready.extend(ahead[:end])
-                del ahead[:end]
-                return horizon
-        batch = next(found, None)
+class _Queue:
+    """The candidates in their final order, with what the database says of each."""
+
+    def __init__(self, rt: Runtime, session: Session, policy: rules.Policy, found, *,
+                 on, now: datetime) -> None:
+        self._rt, self._session, self._policy, self._found = rt, session, policy, found
+        self._on, self._now = on, now
+        self._ahead: list[rules.Candidate] = []  # found, not yet in final order
+        self._horizon = -1.0
+        self._done = False
+        self._ready: deque[rules.Candidate] = deque()  # in final order, not yet looked at
+        self.known: dict[int, rules.Volunteer] = {}
+
+    def next(self, wanted: int) -> rules.Candidate | None:
+        """Return the next candidate in order, or None when the radius is exhausted."""
+        if not self._ready:
+            self._take_run()
+            if not self._ready:
+                return None
+            self._ask(wanted)
+        return self._ready.popleft()
+
+    def _pull(self) -> bool:
+        """Take the stream's next batch; False once it has none."""
+        batch = next(self._found, None)
         if batch is None:
-            if ahead:  # the radius is searched: whatever is left is complete
-                horizon = float("inf")
-                continue
-            return horizon
-        ahead.extend(batch.candidates)
-        ahead.sort(key=search.order_key)
-        horizon = batch.horizon_s
+            self._done, self._horizon = True, float("inf")
+            return False
+        self._ahead.extend(batch.candidates)
+        self._ahead.sort(key=search.order_key)
+        self._horizon = batch.horizon_s
+        return True
 
+    def _take_run(self) -> None:
+        """Move the next complete run of ETA ties into the ready queue, pulling as needed."""
+        tie = self._policy.eta_tie_s
+        while True:
+            if self._ahead:
+                first = search.order_key(self._ahead[0])[0]
+                if first + tie < self._horizon - MARGIN_S:
+                    end = 1
+                    while end < len(self._ahead) and \
+                            search.order_key(self._ahead[end])[0] - first <= tie:
+                        end += 1
+                    self._ready.extend(self._ahead[:end])
+                    del self._ahead[:end]
+                    return
+            if not self._pull() and not self._ahead:
+                return
 
-def _ask(session: Session, policy: rules.Policy, rt: Runtime, ready: deque[rules.Candidate],
-         ahead: list[rules.Candidate], known: dict[int, rules.Volunteer], wanted: int, *,
-         on, now: datetime) -> None:
-    """Read the volunteers of the run in `ready` (and some ahead) that are not known yet.
+    def _ask(self, wanted: int) -> None:
+        """Read the volunteers of the ready run not known yet, and enough of those ahead.
 
-    A run is ordered among itself by when each was last alerted, so all of it is read; then
-    enough of those ahead that about twice the volunteers still wanted may be eligible.
-    """
-    run = [c.responder_id for c in ready if c.responder_id not in known]
-    more = [c.responder_id for c in ahead[: 4 * BATCH] if c.responder_id not in known]
-    likely = rt.roster.may_be_eligible(run + more, policy, on=on, now=now)
-    enough = 2 * wanted - sum(likely[: len(run)])
-    ask = list(run)
-    for rid, maybe in zip(more, likely[len(run):], strict=True):
-        if enough <= 0 or len(ask) >= BATCH:
-            break
-        ask.append(rid)
-        enough -= maybe
-    for start in range(0, len(ask), BATCH):
-        known.update(claims.volunteers_for(session, ask[start : start + BATCH], now,
-                                           policy.rest_after_incident))
-    recency = {c.responder_id: known[c.responder_id].last_alerted_at
-               for c in ready if c.responder_id in known}
-    ordered = rules.rank(list(ready), recency, policy.eta_tie_s)
-    ready.clear()
-    ready.extend(ordered)
+        A run is ordered among itself by when each was last alerted, so all of it is read;
+        then candidates ahead, pulled from the stream as needed, until about twice the
+        volunteers still wanted may be eligible by the static rules: usually one query.
+        """
+        roster, policy = self._rt.roster, self._policy
+        ask = [c.responder_id for c in self._ready if c.responder_id not in self.known]
+        enough = 2 * wanted - sum(roster.may_be_eligible(ask, policy, on=self._on,
+                                                         now=self._now))
+        looked = 0
+        while enough > 0 and len(ask) < BATCH:
+            if looked == len(self._ahead) and (self._done or not self._pull()):
+                break
+            end = min(len(self._ahead), looked + BATCH - len(ask))
+            more = [c.responder_id for c in self._ahead[looked:end]
+                    if c.responder_id not in self.known]
+            looked = end
+            for rid, maybe in zip(more, roster.may_be_eligible(more, policy, on=self._on,
+                                                               now=self._now), strict=True):
+                if enough <= 0 or len(ask) >= BATCH:
+                    break
+                ask.append(rid)
+                enough -= maybe
+        for start in range(0, len(ask), BATCH):
+            self.known.update(claims.volunteers_for(
+                self._session, ask[start : start + BATCH], self._now, policy.rest_after_incident))
+        recency = {c.responder_id: self.known[c.responder_id].last_alerted_at
+                   for c in self._ready if c.responder_id in self.known}
+        ordered = rules.rank(list(self._ready), recency, policy.eta_tie_s)
+        self._ready.clear()
+        self._ready.extend(ordered)
