@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from dispatcher.incidents import candidates
 from dispatcher.responders import follower, spatial
+from dispatcher.responders import search as responders_search
 from dispatcher.runtime import Runtime
 from dispatcher.store.db import reading
 
@@ -60,3 +61,32 @@ def live_at(rt: Runtime, responder_id: int) -> tuple[float, float] | None:
     """Return where the process's index has a volunteer's live position, or None."""
     position = rt.index.live_position(responder_id)
     return None if position is None else (position.lat, position.lon)
+
+
+INDEX_NAME = "index search"
+"""The in-process part of the search alone, in the tables."""
+
+
+def in_process(rt: Runtime, lat: float, lon: float, *, size: int = 30, radius_m: int = 3000
+               ) -> list[int]:
+    """The search without the database: the best `2 x size` candidates the static rules allow.
+
+    `responders.search.stream` as `pick` drives it, with the roster's static rules
+    (status, pause, age, certificate), stopped once twice the wave is in hand at a complete
+    horizon: what PostGIS answers with the same predicates, and what `pick` then asks the
+    database about (engaged elsewhere, fatigue, rest) and claims.
+    """
+    policy = rt.policy
+    now = rt.clock.now()
+    local_now = now.astimezone(rt.timezone)
+    on = local_now.date()
+    found: list = []
+    for batch in responders_search.stream(rt.index, policy, lat=lat, lon=lon,
+                                          radius_m=radius_m, now=now, local_now=local_now,
+                                          want=2 * size):
+        keep = rt.roster.may_be_eligible([c.responder_id for c in batch.candidates], policy,
+                                         on=on, now=now)
+        found += [c for c, ok in zip(batch.candidates, keep, strict=True) if ok]
+        if len(found) >= 2 * size:
+            break
+    return [c.responder_id for c in found[: 2 * size]]

@@ -139,6 +139,9 @@ class _Queue:
         """
         roster, policy = self._rt.roster, self._policy
         ask = [c.responder_id for c in self._ready if c.responder_id not in self.known]
+        if not ask:  # read with an earlier run
+            self._order()
+            return
         enough = 2 * wanted - sum(roster.may_be_eligible(ask, policy, on=self._on,
                                                          now=self._now))
         looked = 0
@@ -158,8 +161,12 @@ class _Queue:
         for start in range(0, len(ask), BATCH):
             self.known.update(claims.volunteers_for(
                 self._session, ask[start : start + BATCH], self._now, policy.rest_after_incident))
+        self._order()
+
+    def _order(self) -> None:
+        """Order the ready run as `policy.rank` does: the least recently alerted first."""
         recency = {c.responder_id: self.known[c.responder_id].last_alerted_at
                    for c in self._ready if c.responder_id in self.known}
-        ordered = rules.rank(list(self._ready), recency, policy.eta_tie_s)
+        ordered = rules.rank(list(self._ready), recency, self._policy.eta_tie_s)
         self._ready.clear()
         self._ready.extend(ordered)
