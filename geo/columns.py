@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-__all__ = ["NO_TIME", "Columns", "PositionRows", "micros"]
+__all__ = ["NO_TIME", "Columns", "PositionRows", "encode", "micros"]
 
 NO_TIME = np.iinfo(np.int64).min
 """The value of a time column (microseconds since the epoch) that holds no time."""
@@ -73,7 +73,8 @@ class Columns:
 class PositionRows:
     """Many positions at once, as arrays, for a bulk load.
 
-    `kinds` and `schedules` hold one string (or None) per row; `observed_us` holds
+    Kinds and schedules are numbered: `kind_codes[i]` indexes `kind_names`, and
+    `schedule_codes[i]` indexes `schedule_names` (-1: no schedule). `observed_us` holds
     microseconds since the epoch, or `NO_TIME`; `accuracy_m` holds NaN for none.
     """
 
@@ -81,11 +82,33 @@ class PositionRows:
     responder_ids: np.ndarray
     lat: np.ndarray
     lon: np.ndarray
-    kinds: list[str]
-    schedules: list[str | None]
+    kind_codes: np.ndarray
+    kind_names: list[str]
+    schedule_codes: np.ndarray
+    schedule_names: list[str]
     observed_us: np.ndarray
     accuracy_m: np.ndarray
 
     def __len__(self) -> int:
         """Return the number of rows."""
         return len(self.ids)
+
+
+def encode(values: list[str | None], names: list[str], codes: dict[str, int]) -> np.ndarray:
+    """Number strings (None is -1), adding new ones to `names` and `codes`; return the codes.
+
+    >>> names, codes = [], {}
+    >>> encode(["home", None, "work", "home"], names, codes).tolist(), names
+    ([0, -1, 1, 0], ['home', 'work'])
+    """
+    out = np.empty(len(values), np.int32)
+    for i, value in enumerate(values):
+        if value is None:
+            out[i] = -1
+            continue
+        code = codes.get(value)
+        if code is None:
+            code = codes[value] = len(names)
+            names.append(value)
+        out[i] = code
+    return out

@@ -135,12 +135,13 @@ class PositionTable:
     def fill(self, rows: PositionRows, tree_of: np.ndarray) -> np.ndarray:
         """Store many checked positions at once (into an empty table); return the live mask."""
         ids, c = rows.ids.astype(np.int64), self.columns
-        kinds = np.array([self._code("kind", k) for k in rows.kinds], dtype=np.int16)
+        kinds = np.array([self._code("kind", n) for n in rows.kind_names] or [0],
+                         np.int16)[rows.kind_codes]
+        schedules = np.array([self._code("schedule", n) for n in rows.schedule_names] + [-1],
+                             np.int32)[rows.schedule_codes]  # -1 picks the last: none
         c.ensure(int(ids.max(initial=0)))
         c.responder[ids], c.lat[ids], c.lon[ids] = rows.responder_ids, rows.lat, rows.lon
-        c.kind[ids] = kinds
-        c.schedule[ids] = np.array([self._code("schedule", s) for s in rows.schedules],
-                                   dtype=np.int32)
+        c.kind[ids], c.schedule[ids] = kinds, schedules
         c.observed[ids], c.accuracy[ids], c.tree[ids] = rows.observed_us, rows.accuracy_m, tree_of
         self.count = len(ids)
         return kinds == self._codes["kind"].get("live", -2)

@@ -12,10 +12,10 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from dispatcher.domain.roster import Roster, StaticRow
@@ -23,7 +23,7 @@ from dispatcher.store import sequence
 from dispatcher.store.models import Position as PositionRow
 from dispatcher.store.models import Responder
 from geo import Position, PositionChange, ResponderChange, ResponderIndex
-from geo.columns import PositionRows, micros
+from geo.columns import NO_TIME, PositionRows, encode, micros
 
 log = logging.getLogger(__name__)
 
@@ -81,27 +81,34 @@ def load(index: ResponderIndex, session: Session, roster: Roster | None = None) 
 
 def _load(index: ResponderIndex, session: Session, roster: Roster | None) -> int:
     started = time.monotonic()
-    upto = sequence.current(session.connection())
-    volunteers = session.execute(
-        select(Responder.id, Responder.travel_mode, Responder.status, Responder.paused_until,
-               Responder.birth_year, Responder.cert_expires, Responder.seq)
-        .where(Responder.seq <= upto)
-    ).all()
-    ids = np.fromiter((r.id for r in volunteers), np.int64, len(volunteers))
-    modes = [_mode(index, r.travel_mode) for r in volunteers]
+    connection = session.connection()
+    upto = sequence.current(connection)
+    sql = _Sql(connection.dialect.name, index.modes)
+    ids, mode_codes, *static = _read(
+        connection, "responders", f"id, {sql.mode('travel_mode')}, "
+        f"CASE WHEN status = 'active' THEN 1 ELSE 0 END, {sql.micros('paused_until')}, "
+        f"birth_year, {sql.ordinal('cert_expires')}, seq", "seq <= :upto", upto, lambda c: (
+            np.asarray(c[0], np.int64), np.asarray(c[1], np.int8), np.asarray(c[2], np.bool_),
+            _as_micros(c[3]), np.asarray(c[4], np.int16), _as_ordinals(c[5]),
+            np.asarray(c[6], np.int64),
+        ), columns=7)
     if roster is not None:
-        roster.load(
-            ids,
-            np.fromiter((r.status == "active" for r in volunteers), np.bool_, len(volunteers)),
-            np.fromiter((micros(r.paused_until) for r in volunteers), np.int64, len(volunteers)),
-            np.fromiter((r.birth_year for r in volunteers), np.int16, len(volunteers)),
-            np.fromiter((_ordinal(r.cert_expires) for r in volunteers), np.int32,
-                        len(volunteers)),
-            np.fromiter((r.seq for r in volunteers), np.int64, len(volunteers)),
-        )
-    del volunteers
-    rows = _position_rows(session, upto)
-    index.load(rows, ids, modes, upto)
+        roster.load(ids, *static)
+    names: dict[str, list[str]] = {"kind": [], "schedule": []}
+    codes: dict[str, dict[str, int]] = {"kind": {}, "schedule": {}}
+    pid, rid, lat, lon, kinds, schedules, observed, accuracy = _read(
+        connection, "positions", f"id, responder_id, lat, lon, kind, schedule, "
+        f"{sql.micros('observed_at')}, accuracy_m", "seq <= :upto AND NOT deleted", upto,
+        lambda c: (
+            np.asarray(c[0], np.int64), np.asarray(c[1], np.int64),
+            np.asarray(c[2], np.float64), np.asarray(c[3], np.float64),
+            encode(list(c[4]), names["kind"], codes["kind"]),
+            encode(list(c[5]), names["schedule"], codes["schedule"]),
+            _as_micros(c[6]), np.asarray(c[7], np.float64),  # None reads as NaN
+        ), columns=8)
+    rows = PositionRows(pid, rid, lat, lon, kinds, names["kind"], schedules, names["schedule"],
+                        observed, accuracy)
+    index.load(rows, ids, mode_codes, upto)
     # The index is arrays and C trees; what is left for the collector is the app's own,
     # and freezing it keeps full collections from walking it again during searches.
     gc.collect()
@@ -111,36 +118,77 @@ def _load(index: ResponderIndex, session: Session, roster: Roster | None) -> int
     return len(rows)
 
 
-def _position_rows(session: Session, upto: int) -> PositionRows:
-    """Read every live position row numbered up to `upto`, in batches, into arrays."""
-    parts: list[tuple] = []
-    result = session.execute(
-        select(PositionRow.id, PositionRow.responder_id, PositionRow.lat, PositionRow.lon,
-               PositionRow.kind, PositionRow.schedule, PositionRow.observed_at,
-               PositionRow.accuracy_m)
-        .where(PositionRow.seq <= upto, PositionRow.deleted.is_(False)),
-        execution_options={"yield_per": LOAD_BATCH},
-    )
-    for batch in result.partitions():
-        columns = list(zip(*batch, strict=True))
-        parts.append((
-            np.asarray(columns[0], np.int64), np.asarray(columns[1], np.int64),
-            np.asarray(columns[2], np.float64), np.asarray(columns[3], np.float64),
-            list(columns[4]), list(columns[5]),
-            np.fromiter((micros(at) for at in columns[6]), np.int64, len(batch)),
-            np.asarray([np.nan if a is None else a for a in columns[7]], np.float64),
-        ))
+def _read(connection, table: str, columns_sql: str, where: str, upto: int, convert,
+          columns: int) -> list[np.ndarray]:
+    """Read a table in pages of `LOAD_BATCH` rows by id, each page's columns into arrays.
+
+    Plain SQL, no ORM: a row costs what the driver makes of it, and pages by key keep the
+    memory to one page of Python objects at a time.
+    """
+    parts, after = [], -1
+    page = text(f"SELECT {columns_sql} FROM {table} WHERE {where} AND id > :after "
+                f"ORDER BY id LIMIT {LOAD_BATCH}")
+    compiled = page.compile(dialect=connection.dialect)
+    driver = connection.connection.driver_connection
+    # The driver's own cursor: its tuples, no wrapping; PostgreSQL's binary format sends
+    # numbers as numbers, not as text to parse.
+    cursor = (driver.cursor(binary=True) if connection.dialect.name == "postgresql"
+              else driver.cursor())
+    try:
+        while True:
+            params = compiled.construct_params({"upto": upto, "after": after})
+            if compiled.positional:
+                params = [params[name] for name in compiled.positiontup]
+            cursor.execute(compiled.string, params)
+            batch = cursor.fetchall()
+            if not batch:
+                break
+            parts.append(convert(list(zip(*batch, strict=True))))
+            after = batch[-1][0]
+            del batch
+    finally:
+        cursor.close()
     if not parts:
-        empty = np.zeros(0, np.int64)
-        return PositionRows(empty, empty, np.zeros(0), np.zeros(0), [], [], empty, np.zeros(0))
-    joined = list(zip(*parts, strict=True))
-    return PositionRows(
-        ids=np.concatenate(joined[0]), responder_ids=np.concatenate(joined[1]),
-        lat=np.concatenate(joined[2]), lon=np.concatenate(joined[3]),
-        kinds=[k for part in joined[4] for k in part],
-        schedules=[s for part in joined[5] for s in part],
-        observed_us=np.concatenate(joined[6]), accuracy_m=np.concatenate(joined[7]),
-    )
+        parts.append(convert([[] for _ in range(columns)]))
+    return [np.concatenate(column) for column in zip(*parts, strict=True)]
+
+
+class _Sql:
+    """Expressions that let the database hand over numbers rather than dates and names."""
+
+    def __init__(self, dialect: str, modes: tuple[str, ...]) -> None:
+        self._postgres, self._modes = dialect == "postgresql", modes
+
+    def mode(self, column: str) -> str:
+        """The index of a travel mode in the index's modes (an unknown one: the first)."""
+        cases = " ".join(f"WHEN '{mode}' THEN {code}" for code, mode in enumerate(self._modes))
+        return f"CASE {column} {cases} ELSE 0 END"
+
+    def micros(self, column: str) -> str:
+        """A time as microseconds since the epoch (PostgreSQL), or as stored (SQLite)."""
+        if not self._postgres:
+            return column
+        return (f"COALESCE(CAST(EXTRACT(EPOCH FROM {column}) * 1000000 AS BIGINT), "
+                f"{int(NO_TIME)})")
+
+    def ordinal(self, column: str) -> str:
+        """A date as its proleptic Gregorian ordinal (PostgreSQL), or as stored (SQLite)."""
+        return f"({column} - DATE '0001-01-01' + 1)" if self._postgres else column
+
+
+def _as_micros(values) -> np.ndarray:
+    """Times as the database gave them (numbers, or SQLite's text) into microseconds."""
+    if all(isinstance(v, int) for v in values[:1]):
+        return np.asarray(values, np.int64)
+    return np.fromiter((micros(datetime.fromisoformat(v) if isinstance(v, str) else v)
+                        for v in values), np.int64, len(values))
+
+
+def _as_ordinals(values) -> np.ndarray:
+    """Dates as the database gave them (numbers, or SQLite's text) into ordinals."""
+    if all(isinstance(v, int) for v in values[:1]):
+        return np.asarray(values, np.int32)
+    return np.fromiter((_ordinal(v) for v in values), np.int32, len(values))
 
 
 def _change(row) -> PositionChange:

@@ -319,7 +319,7 @@ def test_concurrent_apply_and_queries_agree_with_applying_in_one_thread():
 
 # --- travel modes, rings and bulk loads ----------------------------------------------------
 
-from geo.columns import PositionRows, micros  # noqa: E402
+from geo.columns import PositionRows, encode, micros  # noqa: E402
 from geo.positions import ResponderChange  # noqa: E402
 
 
@@ -357,11 +357,14 @@ def test_an_unknown_mode_is_refused_with_the_batch():
 
 
 def rows_of(positions):
+    kinds, schedules = ([], {}), ([], {})
     return PositionRows(
         ids=np.array([p.id for p in positions], np.int64),
         responder_ids=np.array([p.responder_id for p in positions], np.int64),
         lat=np.array([p.lat for p in positions]), lon=np.array([p.lon for p in positions]),
-        kinds=[p.kind for p in positions], schedules=[p.schedule for p in positions],
+        kind_codes=encode([p.kind for p in positions], *kinds), kind_names=kinds[0],
+        schedule_codes=encode([p.schedule for p in positions], *schedules),
+        schedule_names=schedules[0],
         observed_us=np.array([micros(p.observed_at) for p in positions], np.int64),
         accuracy_m=np.array([np.nan if p.accuracy_m is None else p.accuracy_m
                              for p in positions]))
@@ -380,7 +383,8 @@ def test_a_bulk_load_answers_as_the_same_positions_applied_one_by_one():
     one_by_one.apply([moded(r + 1, r, mode) for r, mode in modes.items()])
     one_by_one.apply(upserted(100 + n, p) for n, p in enumerate(positions))
     bulk = ResponderIndex()
-    bulk.load(rows_of(positions), np.array(list(modes)), list(modes.values()), last_seq=500)
+    codes = [("walk", "bike", "car").index(mode) for mode in modes.values()]
+    bulk.load(rows_of(positions), np.array(list(modes)), np.array(codes), last_seq=500)
 
     assert (bulk.last_seq, len(bulk)) == (500, len(positions))
     for mode in ("walk", "bike", "car"):
@@ -399,5 +403,5 @@ def test_a_bulk_load_with_bad_coordinates_changes_nothing():
     bad = rows_of([make_position(11)])
     bad.lat[0] = 91.0
     with pytest.raises(ValueError, match="coordinates"):
-        index.load(bad, np.array([1]), ["walk"], last_seq=9)
+        index.load(bad, np.array([1]), np.array([0]), last_seq=9)
     assert (index.last_seq, len(index), index.position(10) is not None) == (1, 1, True)
