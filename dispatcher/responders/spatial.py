@@ -12,7 +12,9 @@ from __future__ import annotations
 import gc
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
+from functools import partial
 
 import numpy as np
 from sqlalchemy import select, text
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from dispatcher.domain.roster import Roster, StaticRow
 from dispatcher.store import sequence
+from dispatcher.store.db import READ_ONLY
 from dispatcher.store.models import Position as PositionRow
 from dispatcher.store.models import Responder
 from geo import Position, PositionChange, ResponderChange, ResponderIndex
@@ -30,7 +33,7 @@ log = logging.getLogger(__name__)
 # Beyond this many changes to catch up, reloading everything in bulk is faster than
 # applying them one by one (about 0.1 ms each against a few seconds for a million rows).
 BULK_AFTER = 50_000
-LOAD_BATCH = 50_000
+LOAD_BATCH = 25_000
 
 
 def sync(index: ResponderIndex, session: Session, roster: Roster | None = None) -> int:
@@ -84,28 +87,35 @@ def _load(index: ResponderIndex, session: Session, roster: Roster | None) -> int
     connection = session.connection()
     upto = sequence.current(connection)
     sql = _Sql(connection.dialect.name, index.modes)
-    ids, mode_codes, *static = _read(
-        connection, "responders", f"id, {sql.mode('travel_mode')}, "
+    responders = partial(
+        _read, table="responders", columns_sql=f"id, {sql.mode('travel_mode')}, "
         f"CASE WHEN status = 'active' THEN 1 ELSE 0 END, {sql.micros('paused_until')}, "
-        f"birth_year, {sql.ordinal('cert_expires')}, seq", "seq <= :upto", upto, lambda c: (
+        f"birth_year, {sql.ordinal('cert_expires')}, seq", where="seq <= :upto", upto=upto,
+        convert=lambda c: (
             np.asarray(c[0], np.int64), np.asarray(c[1], np.int8), np.asarray(c[2], np.bool_),
             _as_micros(c[3]), np.asarray(c[4], np.int16), _as_ordinals(c[5]),
             np.asarray(c[6], np.int64),
         ), columns=7)
+    # The volunteers are read on a second connection while this one reads the positions:
+    # the driver lets go of the interpreter while it waits on the network.
+    with ThreadPoolExecutor(1) as pool, connection.engine.connect() as other:
+        other.execution_options(**{READ_ONLY: True})
+        volunteers = pool.submit(responders, other)
+        names: dict[str, list[str]] = {"kind": [], "schedule": []}
+        codes: dict[str, dict[str, int]] = {"kind": {}, "schedule": {}}
+        pid, rid, lat, lon, kinds, schedules, observed, accuracy = _read(
+            connection, "positions", f"id, responder_id, lat, lon, kind, schedule, "
+            f"{sql.micros('observed_at')}, accuracy_m", "seq <= :upto AND NOT deleted", upto,
+            lambda c: (
+                np.asarray(c[0], np.int64), np.asarray(c[1], np.int64),
+                np.asarray(c[2], np.float64), np.asarray(c[3], np.float64),
+                encode(list(c[4]), names["kind"], codes["kind"]),
+                encode(list(c[5]), names["schedule"], codes["schedule"]),
+                _as_micros(c[6]), np.asarray(c[7], np.float64),  # None reads as NaN
+            ), columns=8)
+        ids, mode_codes, *static = volunteers.result()
     if roster is not None:
         roster.load(ids, *static)
-    names: dict[str, list[str]] = {"kind": [], "schedule": []}
-    codes: dict[str, dict[str, int]] = {"kind": {}, "schedule": {}}
-    pid, rid, lat, lon, kinds, schedules, observed, accuracy = _read(
-        connection, "positions", f"id, responder_id, lat, lon, kind, schedule, "
-        f"{sql.micros('observed_at')}, accuracy_m", "seq <= :upto AND NOT deleted", upto,
-        lambda c: (
-            np.asarray(c[0], np.int64), np.asarray(c[1], np.int64),
-            np.asarray(c[2], np.float64), np.asarray(c[3], np.float64),
-            encode(list(c[4]), names["kind"], codes["kind"]),
-            encode(list(c[5]), names["schedule"], codes["schedule"]),
-            _as_micros(c[6]), np.asarray(c[7], np.float64),  # None reads as NaN
-        ), columns=8)
     rows = PositionRows(pid, rid, lat, lon, kinds, names["kind"], schedules, names["schedule"],
                         observed, accuracy)
     index.load(rows, ids, mode_codes, upto)
