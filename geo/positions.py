@@ -9,7 +9,7 @@ from geo.columns import NO_TIME, Columns, PositionRows, micros
 from geo.distance import check_coordinates
 
 __all__ = [
-    "Position", "PositionChange", "PositionTable", "ResponderChange", "ResponderHit",
+    "Found", "Position", "PositionChange", "PositionTable", "ResponderChange", "ResponderHit",
     "check_change", "check_rows",
 ]
 
@@ -64,6 +64,33 @@ class ResponderHit:
     distance_m: float
 
 
+@dataclass(frozen=True)
+class Found:
+    """Positions found by a query, as columns: what a caller needs to judge them in bulk.
+
+    `kinds` and `schedules` are codes (`kind_names`, `schedule_names`; -1 no schedule);
+    times are microseconds since the epoch (`NO_TIME` for none); `live_observed` is when
+    the responder's live position was observed, if they have one.
+    """
+
+    ids: np.ndarray
+    responder_ids: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    kinds: np.ndarray
+    schedules: np.ndarray
+    observed: np.ndarray
+    live_observed: np.ndarray
+    kind_names: list[str]
+    schedule_names: list[str]
+
+    def where(self, mask: np.ndarray) -> "Found":
+        """Return the rows where the mask is true."""
+        return Found(self.ids[mask], self.responder_ids[mask], self.lat[mask], self.lon[mask],
+                     self.kinds[mask], self.schedules[mask], self.observed[mask],
+                     self.live_observed[mask], self.kind_names, self.schedule_names)
+
+
 class PositionTable:
     """Positions kept as numpy columns indexed by position id, strings kept once each.
 
@@ -108,6 +135,16 @@ class PositionTable:
             observed_at=None if observed == NO_TIME else _EPOCH + timedelta(microseconds=observed),
             accuracy_m=None if accuracy != accuracy else accuracy,
         )
+
+    def found(self, ids: np.ndarray, live: np.ndarray) -> Found:
+        """Return these positions as columns; `live` maps responder id to live position id."""
+        c = self.columns
+        owners = c.responder[ids]
+        live_ids = np.where(owners < len(live), live[np.minimum(owners, len(live) - 1)], -1)
+        live_observed = np.where(live_ids >= 0, c.observed[np.maximum(live_ids, 0)], NO_TIME)
+        return Found(ids, owners, c.lat[ids], c.lon[ids], c.kind[ids], c.schedule[ids],
+                     c.observed[ids], live_observed, self._names["kind"],
+                     self._names["schedule"])
 
     def put(self, position: Position, tree: int) -> None:
         """Store a position (not already stored) as belonging to search tree `tree`."""

@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 from rtree import index as rtree_index
 
+from geo import nearest
 from geo import positions as stored
 from geo.columns import Columns, PositionRows
-from geo.distance import check_coordinates, haversine_m, haversine_m_array, radius_bboxes
+from geo.distance import haversine_m, haversine_m_array, radius_bboxes
 from geo.eta import SPEED_MPS
 from geo.positions import Position, PositionChange, ResponderChange, ResponderHit
 
@@ -65,7 +66,8 @@ class ResponderIndex:
     def __init__(self, modes: Sequence[str] = tuple(SPEED_MPS)) -> None:
         self.modes = tuple(modes)
         self._mode_code = {mode: code for code, mode in enumerate(self.modes)}
-        self._lock = threading.RLock()
+        # Re-entrant: a caller may hold it across several reads for one consistent view.
+        self.lock = self._lock = threading.RLock()
         self.updating = threading.Lock()  # held by the one thread catching up with the data
         self._reset()
 
@@ -172,87 +174,54 @@ class ResponderIndex:
 
     def ring(
         self, lat: float, lon: float, mode: str, within_m: float, beyond_m: float = -1.0,
+        usable: Callable[[stored.Found], np.ndarray] | None = None,
     ) -> list[tuple[float, int, int]]:
         """Return (distance_m, position id, responder id) of one mode's positions in a ring.
 
         The ring holds positions more than `beyond_m` and at most `within_m` metres from
         (lat, lon), by `haversine_m` exactly; the list is sorted by distance, then id.
+        `usable`, given the positions found as columns, may leave some out (a mask).
         """
         boxes = radius_bboxes(lat, lon, within_m)
         tree = self._trees[self._mode_code[mode]]
         with self._lock:
             found = [np.fromiter(tree.intersection(box), np.int64) for box in boxes]
             keys = found[0] if len(found) == 1 else np.unique(np.concatenate(found))
-            if not len(keys):
-                return []
-            lats, lons = self._pos.lat[keys], self._pos.lon[keys]
-            owners = self._pos.responder[keys]
-        rough = haversine_m_array(lat, lon, lats, lons)
-        keep = np.flatnonzero((rough <= within_m + _MARGIN) & (rough > beyond_m - _MARGIN))
+            rough = haversine_m_array(lat, lon, self._pos.lat[keys], self._pos.lon[keys])
+            keys = keys[(rough <= within_m + _MARGIN) & (rough > beyond_m - _MARGIN)]
+            rows = self._table.found(keys, self._resp.live)
+        if usable is not None and len(keys):
+            rows = rows.where(usable(rows))
         hits = []
-        for i in keep.tolist():
-            distance = haversine_m(lat, lon, float(lats[i]), float(lons[i]))
+        for key, owner, key_lat, key_lon in zip(rows.ids.tolist(), rows.responder_ids.tolist(),
+                                                rows.lat.tolist(), rows.lon.tolist(),
+                                                strict=True):
+            distance = haversine_m(lat, lon, key_lat, key_lon)
             if beyond_m < distance <= within_m:
-                hits.append((distance, int(keys[i]), int(owners[i])))
+                hits.append((distance, key, owner))
         hits.sort()
         return hits
 
     def reach_of(self, lat: float, lon: float, mode: str, k: int) -> float:
-        """Guess how far one must go for k of a mode's positions (inf: fewer exist)."""
-        with self._lock:
-            keys = list(self._trees[self._mode_code[mode]].nearest(_box(lat, lon), k))
-            if len(keys) < k:
-                return float("inf")
-            lats, lons = self._pos.lat[keys], self._pos.lon[keys]
-        return float(haversine_m_array(lat, lon, lats, lons).max())
+        """Guess how far one must go for k of a mode's positions, from how many lie near."""
+        tree = self._trees[self._mode_code[mode]]
+        for radius in (50.0, 200.0, 800.0, 3_200.0, 12_800.0):  # a count costs what it finds
+            with self._lock:
+                count = sum(tree.count(box) for box in radius_bboxes(lat, lon, radius))
+            if count >= k:
+                break
+        # In a square of side 2r the count grows with r squared.
+        return radius * (k / count) ** 0.5 if count else float("inf")
 
     def nearest_responders(
-        self,
-        lat: float,
-        lon: float,
-        radius_m: float,
-        usable: Callable[[Position], bool] = lambda position: True,
-        limit: int | None = None,
+        self, lat: float, lon: float, radius_m: float,
+        usable: Callable[[Position], bool] = lambda position: True, limit: int | None = None,
     ) -> list[ResponderHit]:
         """Return responders within radius_m metres at their nearest usable position.
 
-        Positions for which ``usable(position)`` is false are skipped; a
-        responder with several usable positions in range appears once, at the
-        nearest. Results are nearest first, ties ordered by responder id, and
-        truncated to `limit` responders.
-
-        ``usable`` runs outside the index lock, so it may call back into the
-        index; it sees the positions as they were when the query ran.
-
-        Raises
-        ------
-        ValueError
-            If the coordinates are invalid, or radius_m or limit is negative.
+        See `geo.nearest.nearest_responders`, which this calls.
         """
-        if limit is not None and limit < 0:
-            raise ValueError(f"limit must be non-negative, got {limit}")
-        check_coordinates(lat, lon)
-        if radius_m < 0:
-            raise ValueError(f"radius must be finite and non-negative, got {radius_m}")
-        with self._lock:
-            rings = sorted(hit for mode in self.modes
-                           for hit in self.ring(lat, lon, mode, radius_m))
-            found = [(self._position(key), distance) for distance, key, _ in rings]
-        if limit == 0:
-            return []
-        best: list[ResponderHit] = []
-        seen: set[int] = set()
-        # Nearest first: a responder's first usable position is their nearest. Past
-        # `limit` responders, only hits as near as the last one can change the answer.
-        for position, distance in found:
-            if limit is not None and len(best) >= limit and distance > best[limit - 1].distance_m:
-                break
-            if position.responder_id in seen or not usable(position):
-                continue
-            seen.add(position.responder_id)
-            best.append(ResponderHit(position.responder_id, position, distance))
-        best.sort(key=lambda hit: (hit.distance_m, hit.responder_id))
-        return best if limit is None else best[:limit]
+        return nearest.nearest_responders(self, lat, lon, radius_m, usable, limit)
 
     # --- inside the lock ------------------------------------------------------------
 

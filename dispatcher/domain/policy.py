@@ -152,14 +152,25 @@ def position_usable(
         return is_fresh(position, now=now, live_ttl=live_ttl)
     if has_fresh_live:
         return False
-    return hours.is_open(position.schedule, local_now) is True
+    return place_open(position.schedule, local_now)
+
+
+def place_open(schedule: str | None, local_now: datetime) -> bool:
+    """Tell whether a registered place's weekly schedule is certainly open (none: always)."""
+    return hours.is_open(schedule, local_now) is True
+
+
+def fresh_window(now: datetime, live_ttl: timedelta) -> tuple[datetime, datetime]:
+    """Return the earliest and the latest observation time of a live position still fresh."""
+    return now - live_ttl, now + CLOCK_SKEW
 
 
 def is_fresh(position: Position | None, *, now: datetime, live_ttl: timedelta) -> bool:
     """Tell whether a live position is recent enough to trust (allowing for clock skew)."""
     if position is None or position.observed_at is None:
         return False
-    return -CLOCK_SKEW <= now - position.observed_at <= live_ttl
+    earliest, latest = fresh_window(now, live_ttl)
+    return earliest <= position.observed_at <= latest
 
 
 def candidate(responder_id: int, distance_m: float, position: Position, mode: str) -> Candidate:

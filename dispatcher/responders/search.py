@@ -11,12 +11,16 @@ dense city stops after a few dozen volunteers instead of listing tens of thousan
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
+
 from dispatcher.domain import policy as rules
 from geo import DETOUR_FACTOR, SPEED_MPS, ResponderIndex, eta_s
+from geo.columns import micros
+from geo.positions import Found
 
 # The horizon grows by this factor a step: the area searched doubles, so a step never
 # looks at more than about twice the volunteers needed.
@@ -54,23 +58,7 @@ def stream(
     """
     seen = set(exclude)
     reach = dict.fromkeys(index.modes, -1.0)
-    open_now: dict[str | None, bool] = {}
-    fresh_live: dict[int, bool] = {}
-
-    def usable(position) -> bool:
-        rid = position.responder_id
-        if position.kind != "live" and rid not in fresh_live:
-            fresh_live[rid] = rules.is_fresh(index.live_position(rid), now=now,
-                                             live_ttl=policy.live_ttl)
-        if position.kind != "live" and position.schedule not in open_now:
-            open_now[position.schedule] = rules.position_usable(
-                position, now=now, local_now=local_now, live_ttl=policy.live_ttl,
-                has_fresh_live=False)
-        if position.kind == "live":
-            return rules.position_usable(position, now=now, local_now=local_now,
-                                         live_ttl=policy.live_ttl, has_fresh_live=False)
-        return not fresh_live[rid] and open_now[position.schedule]
-
+    usable = _usable(policy, now, local_now)
     horizon = first_horizon(index, lat, lon, radius_m, want)
     while True:
         found: list[rules.Candidate] = []
@@ -79,11 +67,11 @@ def stream(
             within = min(float(radius_m), horizon * SPEED_MPS[mode] / DETOUR_FACTOR)
             if within > reach[mode]:
                 for distance, position_id, responder_id in index.ring(
-                        lat, lon, mode, within, reach[mode]):
+                        lat, lon, mode, within, reach[mode], usable=usable):
                     if responder_id in seen:
                         continue
                     position = index.position(position_id)
-                    if position is None or not usable(position):
+                    if position is None:
                         continue
                     seen.add(responder_id)
                     found.append(rules.candidate(responder_id, distance, position, mode))
@@ -94,6 +82,30 @@ def stream(
         if done:
             return
         horizon *= GROWTH
+
+
+def _usable(policy: rules.Policy, now: datetime, local_now: datetime
+            ) -> Callable[[Found], np.ndarray]:
+    """Return `policy.position_usable` over many positions at once, as a mask.
+
+    A live position counts while fresh (`policy.fresh_window`); a registered place while
+    its schedule is open (`policy.place_open`, asked once per schedule) and the volunteer
+    has no fresh live position.
+    """
+    earliest, latest = (micros(at) for at in rules.fresh_window(now, policy.live_ttl))
+    open_by_schedule: dict[int, bool] = {-1: True}
+
+    def usable(found: Found) -> np.ndarray:
+        for code in np.unique(found.schedules).tolist():
+            if code not in open_by_schedule:
+                open_by_schedule[code] = rules.place_open(found.schedule_names[code], local_now)
+        live = np.array([name == "live" for name in found.kind_names] + [False])[found.kinds]
+        fresh = (found.observed >= earliest) & (found.observed <= latest)
+        fresh_live = (found.live_observed >= earliest) & (found.live_observed <= latest)
+        open_now = np.array([open_by_schedule[c] for c in found.schedules.tolist()], np.bool_)
+        return np.where(live, fresh, ~fresh_live & open_now)
+
+    return usable
 
 
 def first_horizon(index: ResponderIndex, lat: float, lon: float, radius_m: float,
