@@ -61,6 +61,14 @@ def create(session: Session, now: datetime, **fields) -> Alert:
     return alert
 
 
+def create_many(session: Session, now: datetime, rows: list[dict]) -> list[Alert]:
+    """Write several new alerts at once (one flush), each pending; return them in order."""
+    alerts = [Alert(state=PENDING, created_at=now, updated_at=now, **fields) for fields in rows]
+    session.add_all(alerts)
+    session.flush()
+    return alerts
+
+
 def mark_sent(session: Session, alert_id: int, now: datetime) -> bool:
     """Record that the provider took the alert's text; only a pending alert moves."""
     moved = session.execute(

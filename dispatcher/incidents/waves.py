@@ -51,8 +51,7 @@ def alert_wave(
     )
     chosen = picked.chosen
     incident.radius_m = radius_m
-    for candidate in chosen:
-        _alert(rt, session, incident, candidate, wave, now, policy)
+    _alert(rt, session, incident, chosen, wave, now, policy)
     note(
         session,
         incident,
@@ -74,18 +73,19 @@ def _alert(
     rt: Runtime,
     session: Session,
     incident: Incident,
-    c: rules.Candidate,
+    chosen: list[rules.Candidate],
     wave: int,
     now: datetime,
     policy: rules.Policy,
 ) -> None:
-    """Write one alert and its message."""
-    responder = session.get(Responder, c.responder_id)
-    alert = lifecycle.create(
-        session,
-        now,
+    """Write the alerts and their messages, a few statements for the whole wave."""
+    if not chosen:
+        return
+    responders = {r.id: r for r in session.scalars(
+        select(Responder).where(Responder.id.in_([c.responder_id for c in chosen])))}
+    alerts = lifecycle.create_many(session, now, [dict(
         incident_id=incident.id,
-        responder_id=responder.id,
+        responder_id=c.responder_id,
         wave=wave,
         code=f"{1000 + secrets.randbelow(9000)}",
         distance_m=round(c.distance_m, 1),
@@ -94,13 +94,16 @@ def _alert(
         origin_lat=c.position.lat,
         origin_lon=c.position.lon,
         expires_at=now + policy.wave_timeout,
-    )
-    compass = compass_point(bearing_deg(c.position.lat, c.position.lon, incident.lat, incident.lon))
-    body = render_alert(
-        responder.language, distance_m=c.distance_m, compass=compass, area=incident.area,
-        code=alert.code,
-    )
-    outbound.queue_message(rt, session, responder, body, purpose="alert", alert=alert)
+    ) for c in chosen])
+    texts = []
+    for c, alert in zip(chosen, alerts, strict=True):
+        responder = responders[c.responder_id]
+        compass = compass_point(bearing_deg(c.position.lat, c.position.lon, incident.lat,
+                                            incident.lon))
+        body = render_alert(responder.language, distance_m=c.distance_m, compass=compass,
+                            area=incident.area, code=alert.code)
+        texts.append((responder, body, alert))
+    outbound.queue_messages(rt, session, texts, purpose="alert")
 
 
 def replace_volunteers(

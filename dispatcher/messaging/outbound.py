@@ -25,19 +25,31 @@ def queue_message(
     Nothing goes to a volunteer who opted out or whose number the provider refused as
     invalid. The queue is rung for the message once the transaction commits.
     """
-    if responder.status in ("opted_out", "invalid_number"):
-        return None
+    written = queue_messages(rt, session, [(responder, body, alert)], purpose=purpose)
+    return written[0] if written else None
+
+
+def queue_messages(
+    rt: Runtime, session: Session, texts: list[tuple[Responder, str, Alert | None]], *,
+    purpose: str,
+) -> list[Message]:
+    """Write several outgoing messages in one flush, as `queue_message` does each."""
     now = rt.clock.now()
-    message = Message(
-        direction="out", channel=responder.channel,
-        address=address_for(responder.phone, responder.channel), body=body, purpose=purpose,
-        responder_id=responder.id, alert_id=alert.id if alert else None,
-        provider=rt.sms.name, status="queued", created_at=now, updated_at=now,
-    )
-    session.add(message)
+    messages = [
+        Message(
+            direction="out", channel=responder.channel,
+            address=address_for(responder.phone, responder.channel), body=body, purpose=purpose,
+            responder_id=responder.id, alert_id=alert.id if alert else None,
+            provider=rt.sms.name, status="queued", created_at=now, updated_at=now,
+        )
+        for responder, body, alert in texts
+        if responder.status not in ("opted_out", "invalid_number")
+    ]
+    session.add_all(messages)
     session.flush()
-    ring(session, "deliver", message.id)
-    return message
+    for message in messages:
+        ring(session, "deliver", message.id)
+    return messages
 
 
 def cancel_queued(session: Session, alert_ids: Iterable[int]) -> int:

@@ -79,10 +79,11 @@ def _sync(index: ResponderIndex, session: Session, roster: Roster | None) -> int
 def load(index: ResponderIndex, session: Session, roster: Roster | None = None) -> int:
     """Load the whole registry into the index (and roster) in bulk; return the rows loaded."""
     with index.updating:
-        return _load(index, session, roster)
+        return _load(index, session, roster, parallel=True)
 
 
-def _load(index: ResponderIndex, session: Session, roster: Roster | None) -> int:
+def _load(index: ResponderIndex, session: Session, roster: Roster | None,
+          parallel: bool = False) -> int:
     started = time.monotonic()
     connection = session.connection()
     upto = sequence.current(connection)
@@ -96,24 +97,31 @@ def _load(index: ResponderIndex, session: Session, roster: Roster | None) -> int
             _as_micros(c[3]), np.asarray(c[4], np.int16), _as_ordinals(c[5]),
             np.asarray(c[6], np.int64),
         ), columns=7)
-    # The volunteers are read on a second connection while this one reads the positions:
-    # the driver lets go of the interpreter while it waits on the network.
-    with ThreadPoolExecutor(1) as pool, connection.engine.connect() as other:
-        other.execution_options(**{READ_ONLY: True})
-        volunteers = pool.submit(responders, other)
-        names: dict[str, list[str]] = {"kind": [], "schedule": []}
-        codes: dict[str, dict[str, int]] = {"kind": {}, "schedule": {}}
-        pid, rid, lat, lon, kinds, schedules, observed, accuracy = _read(
-            connection, "positions", f"id, responder_id, lat, lon, kind, schedule, "
-            f"{sql.micros('observed_at')}, accuracy_m", "seq <= :upto AND NOT deleted", upto,
-            lambda c: (
-                np.asarray(c[0], np.int64), np.asarray(c[1], np.int64),
-                np.asarray(c[2], np.float64), np.asarray(c[3], np.float64),
-                encode(list(c[4]), names["kind"], codes["kind"]),
-                encode(list(c[5]), names["schedule"], codes["schedule"]),
-                _as_micros(c[6]), np.asarray(c[7], np.float64),  # None reads as NaN
-            ), columns=8)
-        ids, mode_codes, *static = volunteers.result()
+    names: dict[str, list[str]] = {"kind": [], "schedule": []}
+    codes: dict[str, dict[str, int]] = {"kind": {}, "schedule": {}}
+    positions = partial(
+        _read, connection, "positions", f"id, responder_id, lat, lon, kind, schedule, "
+        f"{sql.micros('observed_at')}, accuracy_m", "seq <= :upto AND NOT deleted", upto,
+        lambda c: (
+            np.asarray(c[0], np.int64), np.asarray(c[1], np.int64),
+            np.asarray(c[2], np.float64), np.asarray(c[3], np.float64),
+            encode(list(c[4]), names["kind"], codes["kind"]),
+            encode(list(c[5]), names["schedule"], codes["schedule"]),
+            _as_micros(c[6]), np.asarray(c[7], np.float64),  # None reads as NaN
+        ), columns=8)
+    if parallel:
+        # At start, the volunteers are read on a second connection while this one reads
+        # the positions: the driver lets go of the interpreter while it waits on the
+        # network. (A search that finds its process far behind reads on its own connection
+        # alone: others may be waiting for the index, each holding one.)
+        with ThreadPoolExecutor(1) as pool, connection.engine.connect() as other:
+            other.execution_options(**{READ_ONLY: True})
+            volunteers = pool.submit(responders, other)
+            pid, rid, lat, lon, kinds, schedules, observed, accuracy = positions()
+            ids, mode_codes, *static = volunteers.result()
+    else:
+        ids, mode_codes, *static = responders(connection)
+        pid, rid, lat, lon, kinds, schedules, observed, accuracy = positions()
     if roster is not None:
         roster.load(ids, *static)
     rows = PositionRows(pid, rid, lat, lon, kinds, names["kind"], schedules, names["schedule"],
