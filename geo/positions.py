@@ -80,15 +80,31 @@ class Found:
     kinds: np.ndarray
     schedules: np.ndarray
     observed: np.ndarray
+    accuracy: np.ndarray
     live_observed: np.ndarray
     kind_names: list[str]
     schedule_names: list[str]
+
+    def row(self, i: int, position: bool = False) -> tuple:
+        """Return (responder id,) of row i, or (responder id, its Position) with `position`."""
+        owner = int(self.responder_ids[i])
+        if not position:
+            return (owner,)
+        observed, accuracy = int(self.observed[i]), float(self.accuracy[i])
+        schedule = int(self.schedules[i])
+        return owner, Position(
+            id=int(self.ids[i]), responder_id=owner, lat=float(self.lat[i]),
+            lon=float(self.lon[i]), kind=self.kind_names[self.kinds[i]],
+            schedule=None if schedule < 0 else self.schedule_names[schedule],
+            observed_at=None if observed == NO_TIME else _EPOCH + timedelta(microseconds=observed),
+            accuracy_m=None if accuracy != accuracy else accuracy)
 
     def where(self, mask: np.ndarray) -> "Found":
         """Return the rows where the mask is true."""
         return Found(self.ids[mask], self.responder_ids[mask], self.lat[mask], self.lon[mask],
                      self.kinds[mask], self.schedules[mask], self.observed[mask],
-                     self.live_observed[mask], self.kind_names, self.schedule_names)
+                     self.accuracy[mask], self.live_observed[mask], self.kind_names,
+                     self.schedule_names)
 
 
 class PositionTable:
@@ -143,7 +159,7 @@ class PositionTable:
         live_ids = np.where(owners < len(live), live[np.minimum(owners, len(live) - 1)], -1)
         live_observed = np.where(live_ids >= 0, c.observed[np.maximum(live_ids, 0)], NO_TIME)
         return Found(ids, owners, c.lat[ids], c.lon[ids], c.kind[ids], c.schedule[ids],
-                     c.observed[ids], live_observed, self._names["kind"],
+                     c.observed[ids], c.accuracy[ids], live_observed, self._names["kind"],
                      self._names["schedule"])
 
     def put(self, position: Position, tree: int) -> None:

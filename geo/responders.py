@@ -174,13 +174,14 @@ class ResponderIndex:
 
     def ring(
         self, lat: float, lon: float, mode: str, within_m: float, beyond_m: float = -1.0,
-        usable: Callable[[stored.Found], np.ndarray] | None = None,
-    ) -> list[tuple[float, int, int]]:
+        usable: Callable[[stored.Found], np.ndarray] | None = None, positions: bool = False,
+    ) -> list[tuple]:
         """Return (distance_m, position id, responder id) of one mode's positions in a ring.
 
         The ring holds positions more than `beyond_m` and at most `within_m` metres from
         (lat, lon), by `haversine_m` exactly; the list is sorted by distance, then id.
-        `usable`, given the positions found as columns, may leave some out (a mask).
+        `usable`, given the positions found as columns, may leave some out (a mask);
+        with `positions`, each tuple ends with the `Position` itself.
         """
         boxes = radius_bboxes(lat, lon, within_m)
         tree = self._trees[self._mode_code[mode]]
@@ -193,19 +194,18 @@ class ResponderIndex:
         if usable is not None and len(keys):
             rows = rows.where(usable(rows))
         hits = []
-        for key, owner, key_lat, key_lon in zip(rows.ids.tolist(), rows.responder_ids.tolist(),
-                                                rows.lat.tolist(), rows.lon.tolist(),
-                                                strict=True):
+        for i, (key, key_lat, key_lon) in enumerate(zip(
+                rows.ids.tolist(), rows.lat.tolist(), rows.lon.tolist(), strict=True)):
             distance = haversine_m(lat, lon, key_lat, key_lon)
             if beyond_m < distance <= within_m:
-                hits.append((distance, key, owner))
+                hits.append((distance, key, i))
         hits.sort()
-        return hits
+        return [(d, key, *rows.row(i, positions)) for d, key, i in hits]
 
     def reach_of(self, lat: float, lon: float, mode: str, k: int) -> float:
         """Guess how far one must go for k of a mode's positions, from how many lie near."""
         tree = self._trees[self._mode_code[mode]]
-        for radius in (50.0, 200.0, 800.0, 3_200.0, 12_800.0):  # a count costs what it finds
+        for radius in (50.0 * 2**step for step in range(9)):  # a count costs what it finds
             with self._lock:
                 count = sum(tree.count(box) for box in radius_bboxes(lat, lon, radius))
             if count >= k:

@@ -66,12 +66,9 @@ def stream(
         for mode in index.modes:
             within = min(float(radius_m), horizon * SPEED_MPS[mode] / DETOUR_FACTOR)
             if within > reach[mode]:
-                for distance, position_id, responder_id in index.ring(
-                        lat, lon, mode, within, reach[mode], usable=usable):
+                for distance, _, responder_id, position in index.ring(
+                        lat, lon, mode, within, reach[mode], usable=usable, positions=True):
                     if responder_id in seen:
-                        continue
-                    position = index.position(position_id)
-                    if position is None:
                         continue
                     seen.add(responder_id)
                     found.append(rules.candidate(responder_id, distance, position, mode))
