@@ -26,7 +26,6 @@ from dispatcher.runtime import Runtime
 BATCH = 200
 # Ranks are compared to the millisecond; a run is final only this far inside the horizon.
 MARGIN_S = 0.01
-WAIT_FOR_INDEX_S = 20.0
 
 
 @dataclass
@@ -45,9 +44,9 @@ def pick(
 ) -> Pick:
     """Claim up to `room` of the best-ranked eligible volunteers within the radius."""
     started = time.perf_counter()
-    # A process loads its index when it starts (`responders.follower`); a search that comes
-    # first waits for it a while, then loads what is missing itself.
-    rt.index_ready.wait(WAIT_FOR_INDEX_S)
+    # A process loads its index when it starts (`responders.follower`). A search that comes
+    # meanwhile waits for that load (`spatial.sync` lets one thread catch up at a time),
+    # or, while the follower cannot read, loads what is missing itself.
     spatial.sync(rt.index, session, rt.roster)
     on = local_now.date()
     queue = _Queue(rt, session, policy, search.stream(

@@ -35,11 +35,9 @@ class Follower(threading.Thread):
         while not self._stopping.is_set():
             try:
                 with reading(rt.engine) as session:
-                    if rt.index_ready.is_set():
-                        spatial.sync(rt.index, session, rt.roster)
-                    else:
-                        spatial.load(rt.index, session, rt.roster)
-                        rt.index_ready.set()
+                    # The first time, a bulk load (unless a search has already done it).
+                    spatial.sync(rt.index, session, rt.roster, parallel=True)
+                rt.index_ready.set()
                 wait = self._every
             except Exception as exc:  # noqa: BLE001 - a database not up yet is retried
                 log.error("spatial index not loaded (%s); retrying", type(exc).__name__)

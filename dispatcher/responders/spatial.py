@@ -2,9 +2,9 @@
 
 Every write a search must know of carries a number of the change sequence
 (`store.sequence`). A process loads the whole registry once, in bulk, when it starts (or
-when it has fallen far behind), then applies only the rows numbered above the last number
-it has seen, just before each search. Reads are bounded by the counter's committed value,
-so two tables read one after the other can never skip a change between them.
+when it has fallen far behind: `sync` decides), then applies only the rows numbered above
+the last number it has seen, just before each search. Reads are bounded by the counter's
+committed value, so two tables read one after the other can never skip a change between them.
 """
 
 from __future__ import annotations
@@ -36,19 +36,27 @@ BULK_AFTER = 50_000
 LOAD_BATCH = 25_000
 
 
-def sync(index: ResponderIndex, session: Session, roster: Roster | None = None) -> int:
-    """Apply every change written since the index last looked; return how many."""
+def sync(index: ResponderIndex, session: Session, roster: Roster | None = None, *,
+         parallel: bool = False) -> int:
+    """Apply every change written since the index last looked; return how many.
+
+    An index never loaded, or far behind, is loaded in bulk (`parallel`: reading on a
+    second connection too, for a process starting, which holds no other). Only one thread
+    of a process catches up at a time: another that comes meanwhile waits for it, then
+    finds little or nothing left to do.
+    """
     with index.updating:
-        return _sync(index, session, roster)
+        return _sync(index, session, roster, parallel)
 
 
-def _sync(index: ResponderIndex, session: Session, roster: Roster | None) -> int:
+def _sync(index: ResponderIndex, session: Session, roster: Roster | None,
+          parallel: bool) -> int:
     connection = session.connection()
     upto = sequence.current(connection)
     if upto <= index.last_seq:
         return 0
     if index.last_seq == 0 or upto - index.last_seq > BULK_AFTER:
-        return _load(index, session, roster)
+        return _load(index, session, roster, parallel)
     since = index.last_seq
     positions = session.execute(
         select(PositionRow.id, PositionRow.responder_id, PositionRow.lat, PositionRow.lon,
@@ -76,14 +84,8 @@ def _sync(index: ResponderIndex, session: Session, roster: Roster | None) -> int
     return applied
 
 
-def load(index: ResponderIndex, session: Session, roster: Roster | None = None) -> int:
-    """Load the whole registry into the index (and roster) in bulk; return the rows loaded."""
-    with index.updating:
-        return _load(index, session, roster, parallel=True)
-
-
 def _load(index: ResponderIndex, session: Session, roster: Roster | None,
-          parallel: bool = False) -> int:
+          parallel: bool) -> int:
     started = time.monotonic()
     connection = session.connection()
     upto = sequence.current(connection)

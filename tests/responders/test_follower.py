@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 from dispatcher.responders.follower import Follower, warm_up
 from dispatcher.store.db import reading
 from dispatcher.store.models import Responder
-from tests.builders import make_volunteer
+from tests.builders import create_incident, make_control_room, make_volunteer
 
 DEADLINE_S = 15
 
@@ -46,11 +46,11 @@ def test_a_process_is_ready_once_its_index_is_loaded_and_then_follows_new_change
 def test_a_follower_that_cannot_read_keeps_the_process_unready_and_tries_again(rt, monkeypatch):
     attempts = []
 
-    def failing_load(*args, **kwargs):
+    def failing_sync(*args, **kwargs):
         attempts.append(1)
         raise RuntimeError("database not up yet")
 
-    monkeypatch.setattr("dispatcher.responders.spatial.load", failing_load)
+    monkeypatch.setattr("dispatcher.responders.spatial.sync", failing_sync)
     monkeypatch.setattr("dispatcher.responders.follower.RETRY_AFTER_S", 0.01)
     follower = warm_up(rt)
     try:
@@ -75,6 +75,21 @@ def test_the_followers_reads_never_hold_back_a_writer(rt):
         assert written.wait(DEADLINE_S), "a writer waited on a reader"
         writer.join()
         assert session.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_a_search_that_loaded_the_index_first_leaves_the_follower_nothing_to_load(rt, client):
+    make_volunteer(rt, north_m=100)
+    room = make_control_room(rt)
+    assert create_incident(client, room, rt).status_code == 202  # the search loads it
+    loaded = rt.index.last_seq
+    assert loaded > 0
+
+    follower = warm_up(rt)
+    try:
+        assert rt.index_ready.wait(DEADLINE_S)
+        assert rt.index.last_seq == loaded and len(rt.index) == 1
+    finally:
+        follower.stop()
 
 
 def test_a_stopped_follower_stops(rt):
