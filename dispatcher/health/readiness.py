@@ -11,10 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
 from dispatcher.runtime import Runtime
-from dispatcher.store.models import ChangeCounter
+from dispatcher.store import sequence
 
 __all__ = ["Check", "Readiness", "change_seq", "check", "index_lag"]
 
@@ -61,8 +59,7 @@ class Readiness:
 def change_seq(rt: Runtime) -> int:
     """Return the database's position change sequence: the last number handed out."""
     with rt.engine.connect() as conn:
-        value = conn.scalar(select(ChangeCounter.value).where(ChangeCounter.id == 1))
-    return int(value or 0)
+        return sequence.current(conn)
 
 
 def index_lag(rt: Runtime, seq: int) -> int:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from dispatcher.responders import registry
 from dispatcher.runtime import Runtime
+from dispatcher.store import sequence
 from dispatcher.store.models import (
     Alert,
     Incident,
@@ -91,10 +92,11 @@ def purge(rt: Runtime, *, dry_run: bool = False, batch: int = BATCH) -> PurgeRep
     old_incidents = select(Incident.id).where(Incident.created_at < cutoff)
     old_alerts = select(Alert.id).where(Alert.incident_id.in_(old_incidents))
 
-    def run(key: InstrumentedAttribute, query: Select, apply: Callable) -> int:
+    def run(key: InstrumentedAttribute, query: Select, apply: Callable,
+            positions: bool = False) -> int:
         if dry_run:
             return _count(rt, query)
-        return _in_batches(rt, key, query, apply, batch)
+        return _in_batches(rt, key, query, apply, batch, positions)
 
     # Events and free-text reasons go before their incidents are marked purged.
     events = run(OutgoingEvent.id, select(OutgoingEvent.id).where(
@@ -119,7 +121,7 @@ def purge(rt: Runtime, *, dry_run: bool = False, batch: int = BATCH) -> PurgeRep
             DeliveryReport.received_at < cutoff), _delete_reports),
         live_positions=run(Position.id, select(Position.id).where(
             Position.kind == "live", Position.deleted.is_(False),
-            Position.observed_at < live_cutoff), _delete_live),
+            Position.observed_at < live_cutoff), _delete_live, positions=True),
         tombstones=run(Position.id, select(Position.id).where(
             Position.deleted.is_(True),
             or_(Position.lat != 0, Position.lon != 0, Position.accuracy_m.is_not(None))),
@@ -154,17 +156,21 @@ def _count(rt: Runtime, query: Select) -> int:
 
 def _in_batches(
     rt: Runtime, key: InstrumentedAttribute, query: Select,
-    apply: Callable[[Session, list[int]], None], batch: int,
+    apply: Callable[[Session, list[int]], None], batch: int, positions: bool = False,
 ) -> int:
     """Apply a change to the selected rows, a batch per transaction, in key order.
 
     The rows of a batch are locked while it is changed; going by key means every row is
-    looked at once, even one the change leaves selected.
+    looked at once, even one the change leaves selected. Position rows are locked only
+    after the change counter, in the order every position writer takes them: a purge and
+    a live report for the same volunteer must not wait for each other the other way round.
     """
     done, last = 0, None
     while True:
         page = query.order_by(key).limit(batch).with_for_update()
         with rt.transaction() as session:
+            if positions:
+                sequence.hold(session.connection())
             ids = list(session.scalars(page if last is None else page.where(key > last)))
             if ids:
                 apply(session, ids)

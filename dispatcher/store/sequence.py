@@ -31,6 +31,12 @@ def take(connection: Connection) -> int:
     return value
 
 
+def hold(connection: Connection) -> None:
+    """Lock the counter until commit without taking a number (PostgreSQL; SQLite has one
+    writer anyway): a writer that locks position rows takes this first, as every one does."""
+    connection.execute(select(ChangeCounter.id).where(ChangeCounter.id == 1).with_for_update())
+
+
 def current(connection: Connection) -> int:
     """Return the highest number taken and committed so far."""
     return connection.execute(
