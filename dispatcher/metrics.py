@@ -11,8 +11,9 @@ Labels name kinds and purposes from small fixed sets, never a volunteer or a num
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -68,6 +69,32 @@ BREAKER_OPEN = Gauge(
     ["provider"],
     multiprocess_mode="livemax",
 )
+
+
+log = logging.getLogger(__name__)
+
+
+def count(metric: Counter, *labels: str) -> None:
+    """Add one to a counter; a failure to count never reaches the work being counted."""
+    _safely(lambda: (metric.labels(*labels) if labels else metric).inc())
+
+
+def set_to(metric: Gauge, value: float, *labels: str) -> None:
+    """Set a gauge, as safely as `count`."""
+    _safely(lambda: (metric.labels(*labels) if labels else metric).set(value))
+
+
+def observe(metric: Histogram, value: float) -> None:
+    """Record a duration, as safely as `count`."""
+    _safely(lambda: metric.observe(value))
+
+
+def _safely(update: Callable[[], object]) -> None:
+    # A text about to go out, or a state being recorded, matters more than its metric.
+    try:
+        update()
+    except Exception as exc:  # noqa: BLE001 - any failure of the metrics store is the same
+        log.warning("a metric was not recorded (%s)", type(exc).__name__)
 
 
 def multiprocess() -> bool:

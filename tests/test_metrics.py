@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
 
 from dispatcher.health import readiness
 from dispatcher.sms.failures import refusal
+from dispatcher.store.models import Message
 from tests.builders import (
     create_incident,
     make_volunteer,
@@ -189,3 +191,23 @@ def test_metrics_carry_no_phone_number(rt, client, room, sms):
 
     assert volunteer.phone not in text and volunteer.phone.lstrip("+") not in text
     assert volunteer.ref not in text
+
+
+def test_a_metrics_store_that_fails_never_stops_a_text(rt, client, room, sms, monkeypatch):
+    class Broken:
+        def labels(self, *args):
+            raise OSError("the metrics file cannot grow")
+
+        def observe(self, value):
+            raise OSError("the metrics file cannot grow")
+
+    for name in ("SMS_SENT", "SMS_FAILED", "INTAKE_SECONDS", "CANDIDATE_SEARCH_SECONDS"):
+        monkeypatch.setattr(f"dispatcher.metrics.{name}", Broken())
+    volunteer = make_volunteer(rt, north_m=100)
+
+    response = create_incident(client, room, rt)
+
+    assert response.status_code == 202
+    assert [s.to for s in sms.sent] == [volunteer.phone]
+    with rt.transaction() as session:  # and it is recorded as sent, not left mid-send
+        assert session.scalars(select(Message.status)).all() == ["sent"]

@@ -114,7 +114,7 @@ def route(rt: Runtime, session: Session, responder: Responder, reply: Reply,
     STOP is always heard. Any text from a number the provider called invalid shows that it
     works. An opted-out volunteer is answered only when they say START.
     """
-    metrics.REPLIES.labels(reply.intent).inc()
+    metrics.count(metrics.REPLIES, reply.intent)
     if reply.intent != "stop":
         account.heard_from(rt, responder)
         if responder.status == "opted_out" and reply.intent != "start":

@@ -75,7 +75,7 @@ def pick(
         result.chosen += won
         for reason, count in lost.items():
             result.passed_over[reason] = result.passed_over.get(reason, 0) + count
-    metrics.CANDIDATE_SEARCH_SECONDS.observe(time.perf_counter() - started)
+    metrics.observe(metrics.CANDIDATE_SEARCH_SECONDS, time.perf_counter() - started)
     return result
 
 

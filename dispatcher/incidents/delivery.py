@@ -105,7 +105,7 @@ def _apply(rt: Runtime, session: Session, report: DeliveryReport):
     message.status, message.updated_at = status, rt.clock.now()
     message.error_code = error_code or message.error_code
     if status in FAILED:
-        metrics.SMS_FAILED.labels(message.purpose, classify(error_code).kind).inc()
+        metrics.count(metrics.SMS_FAILED, message.purpose, classify(error_code).kind)
     if status == "delivered" and message.purpose == "alert" and message.alert_id:
         lifecycle.mark_delivered(session.get(Alert, message.alert_id), rt.clock.now())
     return message.id, status, error_code

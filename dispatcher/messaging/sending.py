@@ -142,16 +142,16 @@ def _send_one(rt: Runtime, message: Message, callback: str) -> tuple[int, SmsSen
     except SmsSendError as exc:
         if isinstance(exc, ProvidersDown) or (kind_of(exc) != NUMBER and holding(rt)):
             # Nobody's fault but the provider's: the message waits, no volunteer is spent.
-            metrics.SMS_FAILED.labels(message.purpose, "held").inc()
+            metrics.count(metrics.SMS_FAILED, message.purpose, "held")
             hold(rt, message.id, getattr(exc, "retry_at", None) or retry_at(rt), exc)
             return None
-        metrics.SMS_FAILED.labels(message.purpose, kind_of(exc)).inc()
+        metrics.count(metrics.SMS_FAILED, message.purpose, kind_of(exc))
         _record_failure(rt, message.id, exc)
         return message.id, exc
     except Exception as exc:  # noqa: BLE001 - an adapter bug must not strand the message
         log.exception("sms %s: the provider adapter failed unexpectedly", message.id)
         error = SmsSendError(f"provider adapter failed: {type(exc).__name__}")
-        metrics.SMS_FAILED.labels(message.purpose, "adapter").inc()
+        metrics.count(metrics.SMS_FAILED, message.purpose, "adapter")
         _record_failure(rt, message.id, error)
         return message.id, error
     with rt.transaction() as session:
@@ -162,7 +162,7 @@ def _send_one(rt: Runtime, message: Message, callback: str) -> tuple[int, SmsSen
         row.provider = result.provider or row.provider
         if row.alert_id and row.purpose == "alert":
             lifecycle.mark_sent(session, row.alert_id, rt.clock.now())
-    metrics.SMS_SENT.labels(message.purpose).inc()
+    metrics.count(metrics.SMS_SENT, message.purpose)
     return None
 
 

@@ -57,7 +57,7 @@ class Breaker:
 
     def __post_init__(self):
         """Show the breaker closed in the metrics from the start."""
-        metrics.BREAKER_OPEN.labels(self.name).set(0)
+        metrics.set_to(metrics.BREAKER_OPEN, 0, self.name)
 
     @property
     def is_open(self) -> bool:
@@ -78,7 +78,7 @@ class Breaker:
         self._recent.append((True, address))
         if self.opened_at is not None:
             log.error("SMS provider %s answers again; breaker closed", self.name)
-            metrics.BREAKER_OPEN.labels(self.name).set(0)
+            metrics.set_to(metrics.BREAKER_OPEN, 0, self.name)
         self.opened_at = self.probe_at = None
         self._probing, self._wait, self.reason = False, timedelta(0), ""
 
@@ -98,7 +98,7 @@ class Breaker:
         self.opened_at, self.reason = now, why
         self._wait = self.first_wait
         self.probe_at = now + _jitter(self._wait)
-        metrics.BREAKER_OPEN.labels(self.name).set(1)
+        metrics.set_to(metrics.BREAKER_OPEN, 1, self.name)
         log.error("SMS provider %s is failing (%s); breaker open, sends held or moved", self.name,
                   why)
         return True
